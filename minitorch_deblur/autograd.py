@@ -1,0 +1,395 @@
+"""Reverse-mode automatic differentiation: ``Tensor``, ``Function``, the graph walk and ``no_grad``.
+
+A ``Function`` subclass defines ``forward(ctx, *arrays, **params) -> array`` on raw NumPy/CuPy arrays and
+``backward(ctx, grad) -> one gradient per input`` right under it. ``Function.apply`` wraps the inputs, runs
+forward, and when any input needs a gradient records a ``Context`` node pointing back at the inputs. Calling
+``loss.backward()`` walks those nodes in reverse topological order (iteratively, so graphs of any depth work),
+sums the gradients that meet at a tensor, and reduces broadcast gradients to each input's shape, once, here,
+so no operator has to.
+
+The operator methods of ``Tensor`` (``+ - * / @ ** -x``, indexing, ``sum``, ``reshape``...) live with the
+operators in ``functional/`` and are attached by ``functional/tensor_methods.py``.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .backend import device_of, get_array_module, shape_str, to_device
+
+ArrayLike = Any  # a numpy.ndarray or cupy.ndarray (or anything np.asarray accepts)
+
+
+# --------------------------------------------------------------------------------------------- gradient mode
+class _GradMode:
+    enabled: bool = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``."""
+    return _GradMode.enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager / decorator: operators inside record no graph (evaluation, optimiser updates)."""
+
+    def __enter__(self) -> "no_grad":
+        self._prev = _GradMode.enabled
+        _GradMode.enabled = False
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _GradMode.enabled = self._prev
+
+
+class enable_grad(no_grad):
+    """Context manager / decorator: record the graph again inside a ``no_grad`` block."""
+
+    def __enter__(self) -> "enable_grad":
+        self._prev = _GradMode.enabled
+        _GradMode.enabled = True
+        return self
+
+
+# ------------------------------------------------------------------------------------------------ the node
+class Context:
+    """One recorded operation: what backward needs (``saved``), the inputs, and which of them need gradients."""
+
+    __slots__ = ("function", "inputs", "saved", "needs_input_grad", "freed", "__dict__")
+
+    def __init__(self, function: type, inputs: Tuple[Optional["Tensor"], ...]) -> None:
+        self.function = function
+        self.inputs = inputs
+        self.saved: Tuple[Any, ...] = ()
+        self.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
+        self.freed = False
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep exactly what backward needs; freed after backward unless ``retain_graph=True``."""
+        self.saved = arrays
+
+    def free(self) -> None:
+        self.saved = ()
+        self.__dict__.clear()
+        self.freed = True
+
+
+class Function:
+    """Base class of every differentiable operator.
+
+    Subclasses implement two static methods and are called through ``apply``::
+
+        class Exp(Function):
+            @staticmethod
+            def forward(ctx, x):          # raw arrays in, raw array out
+                y = get_array_module(x).exp(x)
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad):      # dL/dy in, (dL/dx,) out; None where an input needs no gradient
+                (y,) = ctx.saved
+                return (grad * y,)
+    """
+
+    #: the name error messages use; defaults to the lower-case class name
+    name: str = ""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: Any, **params: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Union[Any, Tuple[Any, ...]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def op_name(cls) -> str:
+        return cls.name or cls.__name__.lower()
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
+        """Run forward on the inputs' arrays and, when a gradient is needed, record the node for backward."""
+        tensors = _as_inputs(cls.op_name(), inputs)
+        ctx = Context(cls, tensors)
+        out = cls.forward(ctx, *[None if t is None else t.data for t in tensors], **params)
+        result = Tensor(out)
+        if _GradMode.enabled and any(ctx.needs_input_grad):
+            result.requires_grad = True
+            result.grad_fn = ctx
+        return result
+
+
+def _as_inputs(op: str, inputs: Sequence[Any]) -> Tuple[Optional["Tensor"], ...]:
+    """Tensors stay, None stays (an absent bias), arrays and Python scalars become constant tensors.
+
+    Scalars take the dtype and device of the first tensor, so ``x * 2.0`` keeps float32. Tensors on different
+    devices are an error that names the operator, the devices and the shapes.
+    """
+    first = next((x for x in inputs if isinstance(x, Tensor)), None)
+    out: List[Optional[Tensor]] = []
+    for x in inputs:
+        if x is None or isinstance(x, Tensor):
+            out.append(x)
+        elif isinstance(x, (int, float, bool, np.number)) and first is not None:
+            xp = get_array_module(first.data)
+            dtype = first.data.dtype if first.data.dtype.kind == "f" else None
+            out.append(Tensor(xp.asarray(x, dtype=dtype)))
+        else:
+            out.append(Tensor(x))
+    devices = {device_of(t.data) for t in out if t is not None}
+    if len(devices) > 1:
+        detail = ", ".join(f"{shape_str(t.shape)} on {t.device}" for t in out if t is not None)
+        raise RuntimeError(
+            f"{op}: inputs are on different devices ({detail}); move them to one device with .to('cpu') or "
+            ".to('cuda') first"
+        )
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------- the tensor
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Attributes:
+        data: the raw ``numpy.ndarray`` (CPU) or ``cupy.ndarray`` (GPU).
+        grad: the accumulated gradient (a raw array of ``data``'s shape) or None.
+        requires_grad: whether backward should compute a gradient for it.
+        grad_fn: the ``Context`` that produced it (None for a leaf).
+    """
+
+    __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__, not numpy's broadcasting
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        xp = get_array_module(data)
+        if not hasattr(data, "dtype") or not hasattr(data, "shape"):
+            data = np.asarray(data)
+            if dtype is None and data.dtype == np.float64:
+                data = data.astype(np.float32)  # Python floats become float32, as in PyTorch
+        if dtype is not None and data.dtype != np.dtype(dtype):
+            data = data.astype(dtype)
+        elif not isinstance(data, xp.ndarray):  # numpy scalars (np.float32(1.0)) become 0-d arrays
+            data = xp.asarray(data)
+        self.data = data
+        self.grad: Optional[Any] = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn: Optional[Context] = None
+        self._retain_grad = False
+        if self.requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+
+    # -- description
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def size(self, dim: Optional[int] = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), precision=4, separator=", ", threshold=20)
+        extra = ", grad_fn=<" + self.grad_fn.function.__name__ + ">" if self.grad_fn is not None else (
+            ", requires_grad=True" if self.requires_grad else "")
+        dev = ", device='cuda'" if self.device == "cuda" else ""
+        return f"tensor({body}{dev}{extra})"
+
+    # -- conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU if needed; no gradient)."""
+        return to_device(self.data, "cpu")
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a one-element tensor converts to a Python number, got shape "
+                             f"{shape_str(self.shape)}")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def to(self, device: str) -> "Tensor":
+        """A copy on 'cpu' or 'cuda' (self when already there). The copy is a leaf with the same requires_grad."""
+        data = to_device(self.data, device)
+        if data is self.data:
+            return self
+        return Tensor(data, requires_grad=self.requires_grad)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self) -> "Tensor":
+        return self.to("cuda")
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def astype(self, dtype: Any) -> "Tensor":
+        """A differentiable dtype cast (float32 <-> float64)."""
+        from .functional.elementwise import cast
+
+        return cast(self, dtype)
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    # -- gradient bookkeeping
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_() works on leaf tensors only; use .detach() first")
+        self.requires_grad = flag
+        return self
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        self._retain_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad: Optional[ArrayLike] = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
+
+        ``grad`` defaults to 1 for a one-element tensor; any other tensor needs an explicit upstream gradient
+        of its own shape. The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad: no input of the computation had "
+                "requires_grad=True (or it was computed under no_grad())"
+            )
+        xp = get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be implied only for a one-element tensor, but this tensor has shape "
+                    f"{shape_str(self.shape)}; pass grad= an array of that shape (or reduce with .sum() first)"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=self.dtype)
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward(): grad has shape {shape_str(grad.shape)} but the tensor has shape "
+                                 f"{shape_str(self.shape)}")
+        run_backward(self, grad, retain_graph)
+
+
+def unbroadcast(grad: Any, shape: Tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient back down to ``shape`` (the input's shape before broadcasting)."""
+    if tuple(grad.shape) == tuple(shape):
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(root: Tensor) -> List[Tensor]:
+    """Tensors reachable from root that need gradients, outputs before inputs (iterative depth-first search)."""
+    order: List[Tensor] = []
+    visited = set()
+    stack: List[Tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, children_done = stack.pop()
+        if children_done:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        if t.grad_fn is not None:
+            for inp in t.grad_fn.inputs:
+                if inp is not None and inp.requires_grad and id(inp) not in visited:
+                    stack.append((inp, False))
+    order.reverse()
+    return order
+
+
+def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
+    """The graph walk: visit each node once, after all gradients flowing into it have been summed."""
+    pending = {id(root): grad}
+    for t in _topological_order(root):
+        g = pending.pop(id(t), None)
+        if g is None:
+            continue
+        if g.dtype != t.data.dtype:
+            g = g.astype(t.data.dtype)
+        if t.grad_fn is None or t._retain_grad:
+            t.grad = g.copy() if t.grad is None else t.grad + g
+        ctx = t.grad_fn
+        if ctx is None:
+            continue
+        if ctx.freed:
+            raise RuntimeError(
+                f"backward(): the graph through {ctx.function.op_name()} was already freed by an earlier "
+                "backward(); pass retain_graph=True to the first backward() to walk it twice"
+            )
+        grads = ctx.function.backward(ctx, g)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(ctx.inputs):
+            raise RuntimeError(f"{ctx.function.op_name()}.backward returned {len(grads)} gradients for "
+                               f"{len(ctx.inputs)} inputs")
+        for inp, ig in zip(ctx.inputs, grads):
+            if inp is None or ig is None or not inp.requires_grad:
+                continue
+            ig = unbroadcast(ig, inp.shape)
+            key = id(inp)
+            pending[key] = ig if key not in pending else pending[key] + ig
+        if not retain_graph:
+            ctx.free()
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+def as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: str = "cpu") -> Tensor:
+    """Make a tensor from a list, scalar or array (Python floats become float32) on 'cpu' or 'cuda'."""
+    t = Tensor(data, dtype=dtype)
+    if device != "cpu":
+        t = t.to(device)
+    t.requires_grad = requires_grad
+    return t
+
+
+def graph_nodes(root: Tensor) -> Iterator[Context]:
+    """Every recorded node behind ``root`` (for printing a graph in lesson 00)."""
+    for t in _topological_order(root):
+        if t.grad_fn is not None:
+            yield t.grad_fn

@@ -1,0 +1,150 @@
+"""The array backend: NumPy on the CPU, CuPy on a GPU, chosen per array.
+
+Every operator starts with ``xp = get_array_module(x)`` and then writes the same line of array code for both
+devices. CuPy is imported only when a GPU is asked for, so ``import minitorch_deblur`` needs NumPy alone.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+_cupy: Any = None
+_cupy_error: Optional[str] = None
+
+
+def _try_cupy() -> Any:
+    """Return the cupy module if it imports and sees a CUDA device, else None (the reason kept for errors)."""
+    global _cupy, _cupy_error
+    if _cupy is not None or _cupy_error is not None:
+        return _cupy
+    try:
+        import cupy  # noqa: PLC0415 (imported only when a GPU is asked for)
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("CuPy found no CUDA device")
+        _cupy = cupy
+    except Exception as exc:  # ImportError, CUDARuntimeError, driver errors...
+        _cupy_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return _cupy
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and a CUDA device is present."""
+    return _try_cupy() is not None
+
+
+def cupy_module() -> Any:
+    """The cupy module, or one clear RuntimeError saying why the GPU cannot be used."""
+    cp = _try_cupy()
+    if cp is None:
+        raise RuntimeError(
+            f"device 'cuda' was requested but no GPU is usable ({_cupy_error}); "
+            "install the GPU extra with `pip install -e .[gpu]` on a machine with a CUDA device, or use device='cpu'"
+        )
+    return cp
+
+
+def _is_cupy_array(x: Any) -> bool:
+    return type(x).__module__.startswith("cupy")
+
+
+def get_array_module(*arrays: Any) -> Any:
+    """numpy or cupy, whichever module the given arrays belong to (numpy for scalars and lists)."""
+    for a in arrays:
+        if _is_cupy_array(a):
+            return _try_cupy() or cupy_module()
+    return np
+
+
+def device_of(x: Any) -> str:
+    """'cuda' for a CuPy array, 'cpu' otherwise."""
+    return "cuda" if _is_cupy_array(x) else "cpu"
+
+
+def resolve_device(device: Optional[str]) -> str:
+    """Turn 'auto' / None / 'cpu' / 'cuda' / 'cuda:0' into 'cpu' or 'cuda' ('auto' is cuda only when usable)."""
+    if device is None or device == "auto":
+        return "cuda" if gpu_available() else "cpu"
+    name = str(device).split(":")[0]
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: use one of 'auto', 'cpu', 'cuda'")
+    if name == "cuda":
+        cupy_module()
+    return name
+
+
+def to_device(array: Any, device: str) -> Any:
+    """Copy an array to 'cpu' (NumPy) or 'cuda' (CuPy); returns the same object when already there."""
+    device = resolve_device(device)
+    if device == "cpu":
+        return array.get() if _is_cupy_array(array) else np.asarray(array)
+    cp = cupy_module()
+    return array if _is_cupy_array(array) else cp.asarray(array)
+
+
+def xp_for(device: str) -> Any:
+    """The array module of a device name."""
+    return cupy_module() if resolve_device(device) == "cuda" else np
+
+
+class Generator:
+    """A seeded random generator usable on both devices.
+
+    Draws are made with NumPy's PCG64 and moved to the requested device, so a seed gives the same numbers on the
+    CPU and on the GPU (which is what makes CPU/GPU runs comparable). ``device='cuda'`` arrays are returned as CuPy.
+    """
+
+    def __init__(self, seed: Optional[int] = None) -> None:
+        self.seed = seed
+        self.np_rng = np.random.default_rng(seed)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self.seed = seed
+        self.np_rng = np.random.default_rng(seed)
+        return self
+
+    def _out(self, a: np.ndarray, device: str) -> Any:
+        return a if device == "cpu" else to_device(a, device)
+
+    def random(self, shape: Sequence[int], dtype: Any = np.float32, device: str = "cpu") -> Any:
+        """Uniform [0, 1) of the given shape."""
+        return self._out(self.np_rng.random(tuple(shape), dtype=np.float64).astype(dtype, copy=False), device)
+
+    def uniform(self, low: float, high: float, shape: Sequence[int], dtype: Any = np.float32,
+                device: str = "cpu") -> Any:
+        return self._out(self.np_rng.uniform(low, high, tuple(shape)).astype(dtype, copy=False), device)
+
+    def normal(self, mean: float, std: float, shape: Sequence[int], dtype: Any = np.float32,
+               device: str = "cpu") -> Any:
+        return self._out(self.np_rng.normal(mean, std, tuple(shape)).astype(dtype, copy=False), device)
+
+    def integers(self, low: int, high: int, shape: Sequence[int] = (), device: str = "cpu") -> Any:
+        return self._out(np.asarray(self.np_rng.integers(low, high, tuple(shape))), device)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A random permutation of range(n), always on the CPU (it indexes host-side datasets)."""
+        return self.np_rng.permutation(n)
+
+    def spawn(self) -> "Generator":
+        """An independent child generator, seeded from this one."""
+        return Generator(int(self.np_rng.integers(0, 2**63 - 1)))
+
+
+_default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the global generator used for initialisation and dropout when no generator is passed."""
+    return _default_generator.manual_seed(seed)
+
+
+def default_generator() -> Generator:
+    return _default_generator
+
+
+def shape_str(shape: Tuple[int, ...]) -> str:
+    """(2, 3, 4) -> '(2, 3, 4)': how every error message prints a shape."""
+    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
