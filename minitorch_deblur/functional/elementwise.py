@@ -143,7 +143,7 @@ class Abs(Function):
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return abs(x)
+        return get_array_module(x).abs(x)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:

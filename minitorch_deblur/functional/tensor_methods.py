@@ -4,10 +4,15 @@ Kept here, not in autograd.py, so the import direction stays one way: autograd <
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd import Tensor
+from . import activation as A
 from . import elementwise as E
+from . import linalg as L
+from . import reduce as R
+from . import shape as S
 
 
 def _r(fn: Any) -> Any:
@@ -15,18 +20,34 @@ def _r(fn: Any) -> Any:
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__ = E.add
-Tensor.__radd__ = _r(E.add)
-Tensor.__sub__ = E.sub
-Tensor.__rsub__ = _r(E.sub)
-Tensor.__mul__ = E.mul
-Tensor.__rmul__ = _r(E.mul)
-Tensor.__truediv__ = E.div
-Tensor.__rtruediv__ = _r(E.div)
+def _compare(op: str) -> Any:
+    """Comparisons give a constant boolean tensor (no gradient)."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(getattr(self.data, op)(other))
+    return method
+
+
+Tensor.__add__, Tensor.__radd__ = E.add, _r(E.add)
+Tensor.__sub__, Tensor.__rsub__ = E.sub, _r(E.sub)
+Tensor.__mul__, Tensor.__rmul__ = E.mul, _r(E.mul)
+Tensor.__truediv__, Tensor.__rtruediv__ = E.div, _r(E.div)
+Tensor.__matmul__, Tensor.__rmatmul__ = L.matmul, _r(L.matmul)
 Tensor.__neg__ = E.neg
 Tensor.__pow__ = E.pow
-Tensor.exp = E.exp
-Tensor.log = E.log
-Tensor.sqrt = E.sqrt
-Tensor.abs = E.abs
-Tensor.clamp = E.clamp
+Tensor.__rpow__ = lambda self, base: E.exp(self * math.log(base))  # base ** x for a positive number base
+Tensor.__getitem__ = S.getitem
+for _op in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    setattr(Tensor, _op, _compare(_op))
+Tensor.__hash__ = object.__hash__  # __eq__ is elementwise, so keep identity hashing (tensors in sets and dicts)
+
+Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.clamp = E.exp, E.log, E.sqrt, E.abs, E.clamp
+Tensor.sum, Tensor.mean, Tensor.max, Tensor.min, Tensor.var = R.sum, R.mean, R.max, R.min, R.var
+Tensor.reshape = S.reshape
+Tensor.view = S.reshape
+Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze = S.flatten, S.squeeze, S.unsqueeze
+Tensor.permute, Tensor.transpose = S.permute, S.transpose
+Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))
+Tensor.relu, Tensor.sigmoid, Tensor.tanh = A.relu, A.sigmoid, A.tanh
+Tensor.softmax, Tensor.log_softmax = A.softmax, A.log_softmax
+Tensor.argmax = lambda self, dim=None: Tensor(self.data.argmax(axis=dim))

@@ -1,0 +1,124 @@
+"""Normalisation: batch_norm (training and eval paths) and instance_norm, sharing one ``Normalize`` operator.
+
+Batch norm normalises each channel over (N, H, W); instance norm over (H, W) of each sample. Both are
+``Normalize`` with different reduction axes, followed by the per-channel affine ``weight * x_hat + bias``.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+from ..autograd import Context, Function, Tensor
+from ..backend import get_array_module, shape_str
+
+
+class Normalize(Function):
+    """y = w * x_hat + b,  x_hat = (x - mean) / sqrt(var + eps), statistics over ``axes`` (biased variance).
+
+    When running_mean/running_var arrays are given they are updated in place with ``momentum``
+    (running_var takes the unbiased variance), as PyTorch does.
+    Backward (means over ``axes``):  dx_hat = g w,
+    dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps),
+    dw = sum(g x_hat), db = sum(g) over every axis but the channel axis 1.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
+                eps: float = 1e-5, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
+                momentum: float = 0.1) -> Any:
+        xp = get_array_module(x)
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
+        x_hat = centred * inv_std
+        del centred
+        if running_mean is not None:
+            count = x.size // var.size
+            c = x.shape[1]
+            _update_running(running_mean, mean.reshape(-1, c).mean(axis=0), momentum)
+            _update_running(running_var, var.reshape(-1, c).mean(axis=0) * (count / max(count - 1, 1)), momentum)
+        ctx.axes = axes
+        ctx.param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        y = x_hat
+        if weight is not None:
+            y = y * weight.reshape(ctx.param_shape)
+        if bias is not None:
+            y = y + bias.reshape(ctx.param_shape)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        x_hat, inv_std, weight = ctx.saved
+        other = tuple(i for i in range(grad.ndim) if i != 1)
+        dw = (grad * x_hat).sum(axis=other) if ctx.needs_input_grad[1] else None
+        db = grad.sum(axis=other) if ctx.needs_input_grad[2] else None
+        dx = None
+        if ctx.needs_input_grad[0]:
+            d_hat = grad * weight.reshape(ctx.param_shape) if weight is not None else grad
+            dx = (d_hat - d_hat.mean(axis=ctx.axes, keepdims=True)
+                  - x_hat * (d_hat * x_hat).mean(axis=ctx.axes, keepdims=True)) * inv_std
+        return dx, dw, db
+
+
+def _update_running(running: Any, value: Any, momentum: float) -> None:
+    """running <- (1 - momentum) running + momentum value, in place (so the module's buffer updates)."""
+    running *= 1 - momentum
+    running += (momentum * value).astype(running.dtype)
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _check(op: str, x: Any, named: dict) -> None:
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input of shape {shape_str(x.shape)} needs at least 2 dims (N, C, ...)")
+    for name, p in named.items():
+        if p is not None and tuple(_data(p).shape) != (x.shape[1],):
+            raise ValueError(f"{op}: {name} of shape {shape_str(_data(p).shape)} does not match the input's "
+                             f"{x.shape[1]} channels (input shape {shape_str(x.shape)}); expected ({x.shape[1]},)")
+
+
+def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[Any],  # noqa: A002
+               weight: Optional[Any] = None, bias: Optional[Any] = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation of (N, C) or (N, C, H, W) per channel, as torch.nn.functional.batch_norm.
+
+    Training (or no running stats): the batch's statistics, running ones updated in place.
+    Eval: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, gradients flowing to x, weight, bias.
+    """
+    x = _data(input)
+    _check("batch_norm", x, {"running_mean": running_mean, "running_var": running_var,
+                             "weight": weight, "bias": bias})
+    if training or running_mean is None:
+        if x.size // x.shape[1] <= 1:
+            raise ValueError(f"batch_norm: training needs more than one value per channel, got input shape "
+                             f"{shape_str(x.shape)}; use a batch size > 1 or call model.eval()")
+        return Normalize.apply(input, weight, bias, axes=(0,) + tuple(range(2, x.ndim)), eps=eps,
+                               running_mean=running_mean if training else None,
+                               running_var=running_var if training else None, momentum=momentum)
+    xp = get_array_module(x)
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype).reshape(shape)
+    y = (input - running_mean.astype(x.dtype).reshape(shape)) * inv_std
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    return y + bias.reshape(shape) if bias is not None else y
+
+
+def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,  # noqa: A002
+                  weight: Optional[Any] = None, bias: Optional[Any] = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalisation: each (sample, channel) plane of (N, C, H, W) normalised over its own H, W."""
+    x = _data(input)
+    _check("instance_norm", x, {"running_mean": running_mean, "running_var": running_var,
+                                "weight": weight, "bias": bias})
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: input of shape {shape_str(x.shape)} needs spatial dims (N, C, H, W)")
+    if not use_input_stats:
+        if running_mean is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
+    return Normalize.apply(input, weight, bias, axes=tuple(range(2, x.ndim)), eps=eps,
+                           running_mean=running_mean, running_var=running_var, momentum=momentum)
