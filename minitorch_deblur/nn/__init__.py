@@ -1,0 +1,24 @@
+"""Neural-network layers with PyTorch's names and defaults.
+
+    import minitorch_deblur.nn as nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
+    model.eval(); model.state_dict(); model.to('cuda')
+"""
+from . import init
+from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .container import ModuleList, Sequential
+from .conv import Conv2d, ConvTranspose2d
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+from .norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d
+from .parameter import Parameter
+from .pooling import AvgPool2d, MaxPool2d
+from .shape import Flatten, Identity
+from .upsampling import Upsample
+
+__all__ = [
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Identity",
+    "InstanceNorm2d", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Tanh", "Upsample", "init",
+]

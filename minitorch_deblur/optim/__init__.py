@@ -1,0 +1,14 @@
+"""Optimisers, learning-rate schedules and gradient clipping with PyTorch's names and update rules.
+
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+"""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .clip_grad import clip_grad_norm_, clip_grad_value_
+from .lr_scheduler import ExponentialLR, StepLR
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adam", "AdamW", "ExponentialLR", "Optimizer", "StepLR", "clip_grad_norm_", "clip_grad_value_",
+           "lr_scheduler"]

@@ -1,0 +1,62 @@
+"""Learning-rate schedules: ``StepLR`` and ``ExponentialLR`` (call ``scheduler.step()`` once per epoch)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from .optimizer import Optimizer
+
+
+class LRScheduler:
+    """Base class: sets every group's lr to ``get_lr()`` at epoch ``last_epoch`` (0 right after construction)."""
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs: List[float] = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self.step()
+
+    def get_lr(self) -> List[float]:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance one epoch and write the new learning rates into the optimiser."""
+        self.last_epoch += 1
+        self._last_lr = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
+
+    def get_last_lr(self) -> List[float]:
+        """The learning rates of the groups as set by the last ``step()``."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr * gamma ** (epoch // step_size): multiply by gamma every ``step_size`` epochs."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr * gamma ** epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
