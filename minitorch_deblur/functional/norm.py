@@ -16,8 +16,8 @@ class Normalize(Function):
 
     When running_mean/running_var arrays are given they are updated in place with ``momentum``
     (running_var takes the unbiased variance), as PyTorch does.
-    Backward (means over ``axes``):  dx_hat = g w,
-    dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps),
+    Backward, with sums over ``axes`` of M elements each:
+    dx = w / sqrt(var + eps) * (g - sum(g) / M - x_hat * sum(g x_hat) / M),
     dw = sum(g x_hat), db = sum(g) over every axis but the channel axis 1.
     """
 
@@ -26,39 +26,63 @@ class Normalize(Function):
                 eps: float = 1e-5, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
                 momentum: float = 0.1) -> Any:
         xp = get_array_module(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
-        var = (centred * centred).mean(axis=axes, keepdims=True)
+        count = x.size // _reduced_size(x.shape, axes)
+        mean = _sum_over(x, axes) / x.dtype.type(count)
+        x_hat = x - mean  # centred for now; each line is one pass over x, with no other temporaries
+        var = _sum_over(x_hat, axes, x_hat) / x.dtype.type(count)
         inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
-        x_hat = centred * inv_std
-        del centred
+        x_hat *= inv_std
         if running_mean is not None:
-            count = x.size // var.size
             c = x.shape[1]
             _update_running(running_mean, mean.reshape(-1, c).mean(axis=0), momentum)
             _update_running(running_var, var.reshape(-1, c).mean(axis=0) * (count / max(count - 1, 1)), momentum)
-        ctx.axes = axes
+        ctx.axes, ctx.count = axes, count
         ctx.param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         ctx.save_for_backward(x_hat, inv_std, weight)
-        y = x_hat
-        if weight is not None:
-            y = y * weight.reshape(ctx.param_shape)
+        if weight is None and bias is None:
+            return x_hat
+        y = x_hat * weight.reshape(ctx.param_shape) if weight is not None else x_hat.copy()
         if bias is not None:
-            y = y + bias.reshape(ctx.param_shape)
+            y += bias.reshape(ctx.param_shape)
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         x_hat, inv_std, weight = ctx.saved
-        other = tuple(i for i in range(grad.ndim) if i != 1)
-        dw = (grad * x_hat).sum(axis=other) if ctx.needs_input_grad[1] else None
-        db = grad.sum(axis=other) if ctx.needs_input_grad[2] else None
+        channel_only = tuple(i for i in range(grad.ndim) if i != 1)
+        sum_g = _sum_over(grad, ctx.axes)                  # (1, C, 1, 1) for batch norm, (N, C, 1, 1) for instance
+        sum_gx = _sum_over(grad, ctx.axes, x_hat)
+        dw = sum_gx.sum(axis=channel_only) if ctx.needs_input_grad[1] else None
+        db = sum_g.sum(axis=channel_only) if ctx.needs_input_grad[2] else None
         dx = None
         if ctx.needs_input_grad[0]:
-            d_hat = grad * weight.reshape(ctx.param_shape) if weight is not None else grad
-            dx = (d_hat - d_hat.mean(axis=ctx.axes, keepdims=True)
-                  - x_hat * (d_hat * x_hat).mean(axis=ctx.axes, keepdims=True)) * inv_std
+            m = grad.dtype.type(ctx.count)
+            scale = inv_std * weight.reshape(ctx.param_shape) if weight is not None else inv_std
+            dx = x_hat * (-sum_gx / m)
+            dx += grad
+            dx -= sum_g / m
+            dx *= scale
         return dx, dw, db
+
+
+def _reduced_size(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> int:
+    """How many statistics there are: the product of the axes not reduced."""
+    n = 1
+    for i, s in enumerate(shape):
+        if i not in axes:
+            n *= s
+    return n
+
+
+def _sum_over(a: Any, axes: Tuple[int, ...], b: Optional[Any] = None) -> Any:
+    """sum(a) or sum(a * b) over ``axes`` keeping them as size 1, in one pass with einsum (no temporary a * b)."""
+    xp = get_array_module(a)
+    letters = "abcdefgh"[:a.ndim]
+    kept = "".join(ch for i, ch in enumerate(letters) if i not in axes)
+    operands = (a,) if b is None else (a, b)
+    subscripts = ",".join([letters] * len(operands)) + "->" + kept
+    out = xp.einsum(subscripts, *operands)
+    return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
 
 
 def _update_running(running: Any, value: Any, momentum: float) -> None:
