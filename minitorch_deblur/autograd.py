@@ -384,8 +384,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: st
     t = Tensor(data, dtype=dtype)
     if device != "cpu":
         t = t.to(device)
-    t.requires_grad = requires_grad
-    return t
+    return Tensor(t.data, requires_grad=requires_grad)
 
 
 def graph_nodes(root: Tensor) -> Iterator[Context]:

@@ -146,5 +146,5 @@ def default_generator() -> Generator:
 
 
 def shape_str(shape: Tuple[int, ...]) -> str:
-    """(2, 3, 4) -> '(2, 3, 4)': how every error message prints a shape."""
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+    """(2, 3, 4) -> '(2, 3, 4)', (3,) -> '(3,)': how every error message prints a shape."""
+    return str(tuple(int(s) for s in shape))
