@@ -1,21 +1,22 @@
 """Pooling and nearest upsampling: ``max_pool2d``, ``avg_pool2d``, ``upsample_nearest2d``.
 
-A pooling window is exactly a convolution window, so the general case reuses ``im2col`` (windows as the
-columns of a (C, kh*kw, N*Ho*Wo) matrix, reduced along the kh*kw axis) and ``col2im`` (gradients added back onto
-the windows). The common case, kernel == stride with no padding and a divisible image, needs no copy at all:
-x.reshape(N, C, Ho, kh, Wo, kw) already has every window on its axes 3 and 5.
+A pooling window is a convolution window, and like ``col2im`` the pools loop over the kh*kw kernel offsets:
+offset (i, j) of every window at once is one strided slice of the padded input, x[:, :, i::stride, j::stride]
+cut to (Ho, Wo). Max pooling keeps a running maximum of those slices (and which offset won), average pooling a
+running sum; their backward passes add the gradient back onto the same slices. No window matrix is built, and
+the same lines run on NumPy and CuPy.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module, shape_str
-from .conv import IntPair, _pair, col2im, im2col, out_size
+from .conv import IntPair, _pair, out_size
 
 
 def _pool_args(op: str, x: Any, kernel_size: IntPair, stride: Optional[IntPair], padding: IntPair) -> tuple:
-    """Check a pooling call; returns (kernel, stride, padding, (Ho, Wo), blocks) with blocks True for the fast path."""
+    """Check a pooling call; returns (kernel, stride, padding, (Ho, Wo))."""
     if x.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape_str(x.shape)}")
     kernel = _pair(op, "kernel_size", kernel_size, 1)
@@ -24,35 +25,35 @@ def _pool_args(op: str, x: Any, kernel_size: IntPair, stride: Optional[IntPair],
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel} "
                          f"(input {shape_str(x.shape)})")
-    ho, wo = out_size(op, x.shape, kernel, stride, padding)
-    blocks = kernel == stride and padding == (0, 0) and x.shape[2] % kernel[0] == 0 and x.shape[3] % kernel[1] == 0
-    return kernel, stride, padding, (ho, wo), blocks
+    return kernel, stride, padding, out_size(op, x.shape, kernel, stride, padding)
 
 
-def _windows(x: Any, kernel: Tuple[int, int], stride: Tuple[int, int], padding: Tuple[int, int], blocks: bool,
-             pad_value: float = 0.0) -> Any:
-    """Every pooling window of x (N, C, H, W) on one axis: (N, C, Ho, Wo, kh*kw) (a copy)."""
-    n, c = x.shape[:2]
-    if blocks:  # non-overlapping windows: a reshape and one transposing copy
-        ho, wo = x.shape[2] // kernel[0], x.shape[3] // kernel[1]
-        return x.reshape(n, c, ho, kernel[0], wo, kernel[1]).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, -1)
-    ho, wo = out_size("pool", x.shape, kernel, stride, padding)
-    cols = im2col(x, kernel, stride, padding, pad_value=pad_value).reshape(c, -1, n, ho, wo)
-    return cols.transpose(2, 0, 3, 4, 1)
+def _window_slices(kernel: Tuple[int, int], stride: Tuple[int, int], out: Tuple[int, int]) -> Iterator[tuple]:
+    """For each kernel offset (i, j) in row-major order, the index of that offset in every window at once."""
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out
+    for i in range(kh):
+        for j in range(kw):
+            yield (slice(None), slice(None), slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
 
 
-def _unwindows(g: Any, x_shape: Tuple[int, ...], kernel: Tuple[int, int], stride: Tuple[int, int],
-               padding: Tuple[int, int], blocks: bool) -> Any:
-    """The adjoint of ``_windows``: add (N, C, Ho, Wo, kh*kw) values back onto an (N, C, H, W) image."""
-    n, c, ho, wo, _ = g.shape
-    if blocks:
-        return g.reshape(n, c, ho, wo, *kernel).transpose(0, 1, 2, 4, 3, 5).reshape(x_shape)
-    cols = g.transpose(1, 4, 0, 2, 3).reshape(c * kernel[0] * kernel[1], n * ho * wo)
-    return col2im(cols, x_shape, kernel, stride, padding)
+def _padded(x: Any, padding: Tuple[int, int], value: float) -> Any:
+    if padding == (0, 0):
+        return x
+    ph, pw = padding
+    return get_array_module(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _unpadded(x: Any, padding: Tuple[int, int]) -> Any:
+    ph, pw = padding
+    return x[:, :, ph:x.shape[2] - ph, pw:x.shape[3] - pw]
 
 
 class MaxPool2d(Function):
-    """y = max over each window (padding is -inf);  dx = dy at the window's first argmax, 0 elsewhere."""
+    """y = max over each window (padding is -inf);  dx = dy at the window's first argmax, 0 elsewhere.
+
+    Forward keeps a running maximum of the kh*kw offset slices. Backward walks the offsets in the same row-major
+    order and routes dy to the first one equal to the max (PyTorch's rule on ties).
+    """
 
     name = "max_pool2d"
 
@@ -60,40 +61,31 @@ class MaxPool2d(Function):
     def forward(ctx: Context, x: Any, kernel_size: IntPair = 2, stride: Optional[IntPair] = None,
                 padding: IntPair = 0) -> Any:
         xp = get_array_module(x)
-        kernel, stride, padding, (ho, wo), blocks = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-        ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding, ctx.blocks = x.shape, kernel, stride, padding, blocks
-        if blocks:  # max over axes 3 and 5 of a reshaped view: no copy; backward finds the argmax from x and y
-            y = x.reshape(*x.shape[:2], ho, kernel[0], wo, kernel[1]).max(axis=(3, 5))
-            ctx.save_for_backward(x, y)
-            return y
-        windows = _windows(x, kernel, stride, padding, blocks, pad_value=-float("inf"))
-        argmax = windows.argmax(axis=-1)[..., None]                 # first maximum on ties, as in PyTorch
-        ctx.save_for_backward(argmax)
-        return xp.ascontiguousarray(xp.take_along_axis(windows, argmax, axis=-1)[..., 0])
+        kernel, stride, padding, out = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+        xpad = _padded(x, padding, -float("inf"))
+        slices = _window_slices(kernel, stride, out)
+        y = xpad[next(slices)].copy()
+        for index in slices:
+            xp.maximum(y, xpad[index], out=y)
+        ctx.save_for_backward(xpad, y)  # xpad is x itself without padding: the previous layer keeps it anyway
+        ctx.kernel, ctx.stride, ctx.padding = kernel, stride, padding
+        return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         xp = get_array_module(grad)
-        (kh, kw), n, c = ctx.kernel, *ctx.x_shape[:2]
-        if ctx.blocks:  # walk the window in row-major order; the first element equal to the max takes dy
-            x, y = ctx.saved
-            x6 = x.reshape(n, c, y.shape[2], kh, y.shape[3], kw)
-            dx = xp.zeros(x6.shape, dtype=grad.dtype)
-            taken = xp.zeros(y.shape, dtype=bool)
-            for i in range(kh):
-                for j in range(kw):
-                    first = (x6[:, :, :, i, :, j] == y) & ~taken
-                    dx[:, :, :, i, :, j] = grad * first
-                    taken |= first
-            return (dx.reshape(ctx.x_shape),)
-        (argmax,) = ctx.saved
-        routed = (xp.arange(kh * kw) == argmax) * grad[..., None]  # (N, C, Ho, Wo, kh*kw), one-hot per window
-        return (_unwindows(routed.astype(grad.dtype, copy=False), ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding,
-                           ctx.blocks),)
+        xpad, y = ctx.saved
+        dx = xp.zeros(xpad.shape, dtype=grad.dtype)
+        routed = xp.zeros(y.shape, dtype=bool)  # windows whose max has already taken its gradient
+        for index in _window_slices(ctx.kernel, ctx.stride, y.shape[2:]):
+            first = (xpad[index] == y) & ~routed
+            dx[index] += grad * first
+            routed |= first
+        return (_unpadded(dx, ctx.padding),)
 
 
 class AvgPool2d(Function):
-    """y = mean over each window;  dx = dy / divisor spread evenly over the window."""
+    """y = mean over each window;  dx = dy / divisor added to every pixel of the window."""
 
     name = "avg_pool2d"
 
@@ -101,27 +93,35 @@ class AvgPool2d(Function):
     def forward(ctx: Context, x: Any, kernel_size: IntPair = 2, stride: Optional[IntPair] = None,
                 padding: IntPair = 0, count_include_pad: bool = True) -> Any:
         xp = get_array_module(x)
-        kernel, stride, padding, (ho, wo), blocks = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+        kernel, stride, padding, out = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
         if count_include_pad or padding == (0, 0):
             divisor = xp.asarray(kernel[0] * kernel[1], dtype=x.dtype)
         else:  # how many real (unpadded) pixels each window covers, shape (1, 1, Ho, Wo)
-            ones = xp.ones((1, 1) + x.shape[2:], dtype=x.dtype)
-            divisor = _windows(ones, kernel, stride, padding, blocks).sum(axis=-1)
+            divisor = _window_sum(_padded(xp.ones((1, 1) + x.shape[2:], dtype=x.dtype), padding, 0), kernel,
+                                  stride, out)
         ctx.save_for_backward(divisor)
-        ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding, ctx.blocks = x.shape, kernel, stride, padding, blocks
-        if blocks:
-            n, c = x.shape[:2]
-            return x.reshape(n, c, ho, kernel[0], wo, kernel[1]).sum(axis=(3, 5)) / divisor
-        return _windows(x, kernel, stride, padding, blocks).sum(axis=-1) / divisor
+        ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel, stride, padding
+        return _window_sum(_padded(x, padding, 0), kernel, stride, out) / divisor
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         xp = get_array_module(grad)
         (divisor,) = ctx.saved
-        kk = ctx.kernel[0] * ctx.kernel[1]
-        spread = xp.broadcast_to((grad / divisor)[..., None], grad.shape + (kk,))
-        return (_unwindows(xp.ascontiguousarray(spread), ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding,
-                           ctx.blocks),)
+        n, c, h, w = ctx.x_shape
+        (ph, pw) = ctx.padding
+        share = grad / divisor
+        dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+        for index in _window_slices(ctx.kernel, ctx.stride, grad.shape[2:]):
+            dx[index] += share
+        return (_unpadded(dx, ctx.padding),)
+
+
+def _window_sum(xpad: Any, kernel: Tuple[int, int], stride: Tuple[int, int], out: Tuple[int, int]) -> Any:
+    slices = _window_slices(kernel, stride, out)
+    total = xpad[next(slices)].copy()
+    for index in slices:
+        total += xpad[index]
+    return total
 
 
 class UpsampleNearest2d(Function):
