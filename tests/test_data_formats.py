@@ -21,13 +21,8 @@ from minitorch_deblur.data.root import ChecksumError, DataError, MissingDataErro
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    """No network, and verification stamps in a private folder."""
-    def no_network(url, timeout):
-        raise URLError("network disabled in tests")
-
-    monkeypatch.setattr(root, "_open_url", no_network)
-    monkeypatch.setenv(root.ENV_CACHE, str(tmp_path / "stamps"))
+def offline(no_network, monkeypatch):
+    """No network (see conftest.py), and no data root from the environment."""
     monkeypatch.delenv(root.ENV_DATA, raising=False)
     monkeypatch.delenv(root.ENV_OFFLINE, raising=False)
     root._verified_in_process.clear()

@@ -4,7 +4,6 @@ The shared-data tests are skipped where that folder does not exist; nothing here
 """
 import os
 from pathlib import Path
-from urllib.error import URLError
 
 import numpy as np
 import pytest
@@ -29,12 +28,8 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    def no_network(url, timeout):
-        raise URLError("network disabled in tests")
-
-    monkeypatch.setattr(root, "_open_url", no_network)
-    monkeypatch.setenv(root.ENV_CACHE, str(tmp_path / "stamps"))
+def offline(no_network, monkeypatch):
+    """No network (see conftest.py)."""
 
 
 @pytest.fixture(scope="module")

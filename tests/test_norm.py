@@ -22,7 +22,8 @@ def test_batch_norm_training_output_is_standardised_per_channel(shape, seed, dim
     y = F.batch_norm(mt.tensor(x), None, None, training=True, eps=1e-8).numpy()
     axes = (0,) + tuple(range(2, len(shape)))
     np.testing.assert_allclose(y.mean(axis=axes), 0.0, atol=1e-6)
-    np.testing.assert_allclose(y.var(axis=axes), 1.0, atol=1e-4)
+    v = x.var(axis=axes)
+    np.testing.assert_allclose(y.var(axis=axes), v / (v + 1e-8), atol=1e-4)  # = 1 unless the batch is nearly constant
 
 
 def test_running_stats_follow_pytorch_update_rule():

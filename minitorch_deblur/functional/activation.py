@@ -75,9 +75,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int = -1) -> Any:
-        xp = get_array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
-        y = e / e.sum(axis=dim, keepdims=True)
+        y = get_array_module(x).exp(log_softmax_array(x, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
