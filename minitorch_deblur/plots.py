@@ -1,0 +1,59 @@
+"""Training figures as PNG files: loss and accuracy curves, a confusion matrix (matplotlib, imported here only)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+
+def _pyplot():  # noqa: ANN202
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, works on a machine without a screen
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
+    """Two panels: train/test loss and train/test accuracy per epoch."""
+    plt = _pyplot()
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_ax.plot(epochs, history["train_loss"], "o-", label="train")
+    loss_ax.plot(epochs, history["test_loss"], "s-", label="test")
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}: loss")
+    acc_ax.plot(epochs, 100 * np.asarray(history["train_acc"]), "o-", label="train")
+    acc_ax.plot(epochs, 100 * np.asarray(history["test_acc"]), "s-", label="test")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
+    """counts[true, predicted]."""
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (labels, predictions), 1)
+    return counts
+
+
+def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[str] = ()) -> None:
+    plt = _pyplot()
+    names = list(names) or [str(i) for i in range(len(counts))]
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    image = ax.imshow(np.log1p(counts), cmap="Blues")
+    for (i, j), c in np.ndenumerate(counts):
+        if c:
+            ax.text(j, i, str(c), ha="center", va="center", fontsize=7,
+                    color="white" if c > counts.max() / 2 else "black")
+    ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
+           xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(image, ax=ax, label="log(1 + count)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,79 @@
+"""The training command: help, wrong names, a smoke run's files, exact resume, and the checkpoint format."""
+import json
+
+import numpy as np
+import pytest
+
+import minitorch_deblur as mt
+from minitorch_deblur import train
+from minitorch_deblur.checkpoint import load_checkpoint, save_checkpoint
+from minitorch_deblur.models import CNN, MLP
+from minitorch_deblur.optim import Adam
+from minitorch_deblur.summary import summary
+
+pytestmark = pytest.mark.lesson1
+
+
+def test_help_lists_every_model(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "mlp" in out and "cnn" in out and "--resume" in out
+
+
+def test_wrong_model_name_lists_the_right_ones(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["resnet"])
+    assert "unknown model 'resnet'; choose one of: mlp, cnn" in capsys.readouterr().err
+
+
+def test_model_parameter_counts_and_shapes():
+    x = mt.zeros(3, 1, 28, 28)
+    assert sum(p.numel() for p in MLP().parameters()) == 235_146
+    assert sum(p.numel() for p in CNN().parameters()) == 422_474
+    assert MLP()(x).shape == (3, 10) and CNN()(x).shape == (3, 10)
+    table = summary(CNN(), (2, 1, 28, 28))
+    assert "(2, 128, 3, 3)" in table and "422,474" in table
+
+
+def _run(args, tmp_path, name):
+    out = tmp_path / name
+    assert train.main(list(args) + ["--limit", "192", "--batch-size", "64", "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+def test_smoke_run_writes_checkpoint_metrics_and_plots(tmp_path):
+    out = _run(["mlp", "--epochs", "2"], tmp_path, "mlp")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["history"]["test_acc"]) == 2 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    for name in ("model.npz", "curves.png", "confusion.png"):
+        assert (out / name).stat().st_size > 0
+    assert not list(out.glob("*.tmp"))
+
+
+def test_resume_gives_the_same_weights_as_an_unbroken_run(tmp_path):
+    unbroken = _run(["cnn", "--epochs", "2"], tmp_path, "unbroken")
+    broken = _run(["cnn", "--epochs", "1"], tmp_path, "broken")
+    assert train.main(["cnn", "--resume", str(broken), "--epochs", "2", "--no-progress"]) == 0
+    a, b = np.load(unbroken / "model.npz"), np.load(broken / "model.npz")
+    for key in a.files:
+        if key != "record.json":
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
+    model = MLP(generator=mt.Generator(1))
+    opt = Adam(model.parameters(), lr=3e-4)
+    x = mt.rand(4, 1, 28, 28)
+    model(x).sum().backward()
+    opt.step()
+    path = save_checkpoint(tmp_path / "m.npz", model, opt, meta={"epoch": 3})
+    fresh = MLP(generator=mt.Generator(2))
+    fresh_opt = Adam(fresh.parameters(), lr=1.0)
+    assert load_checkpoint(path, fresh, fresh_opt) == {"epoch": 3}
+    model.eval(), fresh.eval()
+    np.testing.assert_array_equal(model(x).numpy(), fresh(x).numpy())
+    assert fresh_opt.param_groups[0]["lr"] == 3e-4
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.npz", fresh)
