@@ -375,6 +375,11 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- helpers
+def array_of(x: Any) -> Any:
+    """The raw array of a Tensor; anything else (an array, None, a number) is returned as it is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
 def as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 

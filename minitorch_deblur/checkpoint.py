@@ -13,6 +13,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .backend import to_device
+
 PathLike = Union[str, Path]
 
 
@@ -22,8 +24,8 @@ def _flatten_optimizer(state: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], Di
     for index, entry in state["state"].items():
         plain["state"][str(index)] = {}
         for key, value in entry.items():
-            if isinstance(value, np.ndarray) or hasattr(value, "get"):
-                arrays[f"optim/{index}/{key}"] = np.asarray(value.get() if hasattr(value, "get") else value)
+            if hasattr(value, "shape"):  # a NumPy or CuPy array
+                arrays[f"optim/{index}/{key}"] = to_device(value, "cpu")
             else:
                 plain["state"][str(index)][key] = value
     return arrays, plain

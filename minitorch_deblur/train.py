@@ -64,20 +64,21 @@ def load_data(args: argparse.Namespace) -> Tuple[Any, Any]:
     return train, test
 
 
-def evaluate(model: Any, dataset: Any, device: str, batch_size: int = 500) -> Tuple[float, float, np.ndarray]:
-    """Mean cross-entropy, accuracy and the predicted classes over a whole dataset (eval mode, no graph)."""
+def evaluate(model: Any, dataset: Any, device: str,
+             batch_size: int = 500) -> Tuple[float, float, np.ndarray, np.ndarray]:
+    """Mean cross-entropy, accuracy, predicted and true classes over a whole dataset (eval mode, no graph)."""
     from .data import DataLoader
 
     model.eval()
-    total_loss, predictions = 0.0, []
+    total_loss, predictions, truth = 0.0, [], []
     with no_grad():
         for images, labels in DataLoader(dataset, batch_size=batch_size, device=device):
             logits = model(Tensor(images))
             total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
             predictions.append(to_device(logits.data.argmax(axis=1), "cpu"))
-    predictions = np.concatenate(predictions)
-    labels = np.asarray(dataset[np.arange(len(dataset))][1])
-    return total_loss / len(dataset), float((predictions == labels).mean()), predictions
+            truth.append(to_device(labels, "cpu"))
+    predictions, truth = np.concatenate(predictions), np.concatenate(truth)
+    return total_loss / len(dataset), float((predictions == truth).mean()), predictions, truth
 
 
 def train_epoch(model: Any, optimizer: Any, loader: Any, bar: Any) -> Tuple[float, float]:
@@ -133,8 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{args.model} on {device}: {summary(model, (2, 1, 28, 28)) if device == 'cpu' else ''}")
     train_set, test_set = load_data(args)
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=device)
-    labels = np.asarray(test_set[np.arange(len(test_set))][1])
-    predictions = np.zeros_like(labels)
+    predictions = labels = None  # of the last epoch this call evaluates
     try:
         for epoch in range(first_epoch, args.epochs + 1):
             loader.generator = Generator([args.seed, epoch])      # shuffling of this epoch
@@ -146,7 +146,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             seconds = time.perf_counter() - start
             if scheduler is not None:
                 scheduler.step()
-            test_loss, test_acc, predictions = evaluate(model, test_set, device)
+            test_loss, test_acc, predictions, labels = evaluate(model, test_set, device)
             for key, value in zip(history, (train_loss, train_acc, test_loss, test_acc, seconds)):
                 history[key].append(value)
             print(f"epoch {epoch}: train loss {train_loss:.4f} acc {100 * train_acc:.2f}% | test loss "
@@ -162,6 +162,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     if history["test_acc"]:
         plot_curves(history, run_dir / "curves.png", args.model.upper())
+    if predictions is not None:
         plot_confusion(confusion_matrix(labels, predictions), run_dir / "confusion.png",
                        f"{args.model.upper()}: test accuracy {100 * history['test_acc'][-1]:.2f}%")
         print(f"test accuracy {100 * history['test_acc'][-1]:.2f}%; wrote {run_dir}/model.npz, metrics.json, "

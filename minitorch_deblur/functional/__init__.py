@@ -13,9 +13,6 @@ from .reduce import max, mean, min, sum, var  # noqa: A004
 from .shape import (broadcast_to, cat, concat, flatten, getitem, pad, permute, reshape, squeeze, stack, transpose,
                     unsqueeze)
 
-try:  # written in parallel; present once conv.py / pool.py land
-    from .conv import col2im, conv2d, conv_transpose2d, im2col
-    from .pool import avg_pool2d, max_pool2d, upsample_nearest2d
-except ImportError:  # pragma: no cover
-    pass
+from .conv import col2im, conv2d, conv_transpose2d, im2col
+from .pool import avg_pool2d, max_pool2d, upsample_nearest2d
 from . import tensor_methods  # noqa: F401,E402  (attaches + - * / @ ** indexing sum ... to Tensor)

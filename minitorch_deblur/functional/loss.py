@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
 from .activation import log_softmax_array
 from .elementwise import abs as _abs
@@ -26,7 +26,7 @@ def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
 
 
 def _labels(op: str, logits: Any, target: Any) -> Any:
-    t = target.data if isinstance(target, Tensor) else target
+    t = array_of(target)
     xp = get_array_module(logits)
     t = xp.asarray(t)
     if logits.ndim != 2 or t.shape != (logits.shape[0],):
@@ -67,14 +67,14 @@ class CrossEntropy(Function):
 def cross_entropy(input: Any, target: Any, reduction: str = "mean",  # noqa: A002
                   label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits (N, C) against integer classes (N,), as torch.nn.functional.cross_entropy."""
-    x = input.data if isinstance(input, Tensor) else input
+    x = array_of(input)
     t = _labels("cross_entropy", x, target)
     return _reduce("cross_entropy", CrossEntropy.apply(input, t, label_smoothing=label_smoothing), reduction)
 
 
 def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Negative log-likelihood of log-probabilities (N, C) at integer classes (N,)."""
-    x = input.data if isinstance(input, Tensor) else input
+    x = array_of(input)
     t = _labels("nll_loss", x, target)
     xp = get_array_module(x)
     return _reduce("nll_loss", -input[xp.arange(x.shape[0]), t], reduction)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
 
 
@@ -91,16 +91,12 @@ def _update_running(running: Any, value: Any, momentum: float) -> None:
     running += (momentum * value).astype(running.dtype)
 
 
-def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _check(op: str, x: Any, named: dict) -> None:
     if x.ndim < 2:
         raise ValueError(f"{op}: input of shape {shape_str(x.shape)} needs at least 2 dims (N, C, ...)")
     for name, p in named.items():
-        if p is not None and tuple(_data(p).shape) != (x.shape[1],):
-            raise ValueError(f"{op}: {name} of shape {shape_str(_data(p).shape)} does not match the input's "
+        if p is not None and tuple(array_of(p).shape) != (x.shape[1],):
+            raise ValueError(f"{op}: {name} of shape {shape_str(array_of(p).shape)} does not match the input's "
                              f"{x.shape[1]} channels (input shape {shape_str(x.shape)}); expected ({x.shape[1]},)")
 
 
@@ -112,7 +108,7 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
     Training (or no running stats): the batch's statistics, running ones updated in place.
     Eval: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, gradients flowing to x, weight, bias.
     """
-    x = _data(input)
+    x = array_of(input)
     _check("batch_norm", x, {"running_mean": running_mean, "running_var": running_var,
                              "weight": weight, "bias": bias})
     if training or running_mean is None:
@@ -135,7 +131,7 @@ def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: O
                   weight: Optional[Any] = None, bias: Optional[Any] = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Instance normalisation: each (sample, channel) plane of (N, C, H, W) normalised over its own H, W."""
-    x = _data(input)
+    x = array_of(input)
     _check("instance_norm", x, {"running_mean": running_mean, "running_var": running_var,
                                 "weight": weight, "bias": bias})
     if x.ndim < 3:

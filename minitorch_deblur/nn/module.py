@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, array_of
 from ..backend import device_of, get_array_module, shape_str, to_device
 from .parameter import Parameter
 
@@ -57,7 +57,7 @@ class Module:
                                 f"{type(self).__name__} (expected a {want} or None)")
             (params if name in params else modules)[name] = None
         elif name in buffers:
-            buffers[name] = value.data if isinstance(value, Tensor) else value  # stays a buffer
+            buffers[name] = array_of(value)  # stays a buffer
         else:
             object.__setattr__(self, name, value)
 
@@ -225,7 +225,7 @@ class Module:
         for key, (m, name, is_param) in targets.items():
             if key in state_dict:
                 have = _array_of(m, name, is_param)
-                got = tuple(np.shape(_raw(state_dict[key])))
+                got = tuple(np.shape(array_of(state_dict[key])))
                 if tuple(have.shape) != got:
                     mis_shaped.append(f"{key}: model expects {shape_str(have.shape)}, checkpoint has {shape_str(got)}")
         problems = []
@@ -243,7 +243,7 @@ class Module:
         for key, (m, name, is_param) in targets.items():
             if key in state_dict:
                 have = _array_of(m, name, is_param)
-                value = to_device(_raw(state_dict[key]), device_of(have))
+                value = to_device(array_of(state_dict[key]), device_of(have))
                 have[...] = get_array_module(have).asarray(value, dtype=have.dtype)
         return IncompatibleKeys(missing, unexpected)
 
@@ -266,10 +266,6 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = ([_indent(extra)] if extra else []) + lines
         return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
-
-
-def _raw(v: Any) -> Any:
-    return v.data if isinstance(v, Tensor) else v
 
 
 def _array_of(m: Module, name: str, is_param: bool) -> Any:
