@@ -2,18 +2,25 @@
 
 The file is written to a temporary name in the same folder and moved into place with ``os.replace``, so a run
 killed mid-write leaves the previous checkpoint intact, never a half-written file.
+
+``strip_checkpoint`` keeps only the model weights and meta (what inference needs, a third of the size), and
+``load_model`` rebuilds the model named in meta['model']. As a command:
+
+    python -m minitorch_deblur.checkpoint strip runs/cnn-seed0/model.npz minitorch_deblur/pretrained/cnn_mnist.npz
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .backend import to_device
+from .models import MODELS
 
 PathLike = Union[str, Path]
 
@@ -52,11 +59,16 @@ def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
         arrays.update(optim_arrays)
     if scheduler is not None:
         record["scheduler"] = scheduler.state_dict()
-    arrays["record.json"] = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
+    return _write_npz(path, arrays, record)
+
+
+def _write_npz(path: Path, arrays: Dict[str, np.ndarray], record: Dict[str, Any], compress: bool = False) -> Path:
+    """Write ``arrays`` plus ``record`` (as the 'record.json' entry) to ``path`` atomically."""
+    arrays = dict(arrays, **{"record.json": np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)})
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            (np.savez_compressed if compress else np.savez)(f, **arrays)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -68,11 +80,7 @@ def load_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
                     scheduler: Optional[Any] = None) -> Dict[str, Any]:
     """Load what ``save_checkpoint`` wrote into the given objects; returns the meta record."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; pass the model.npz inside a run folder")
-    with np.load(path) as f:
-        if "record.json" not in f.files:
-            raise ValueError(f"{path} is not a minitorch_deblur checkpoint (no record.json entry)")
+    with _open_checkpoint(path) as f:
         record = json.loads(bytes(f["record.json"]).decode())
         model.load_state_dict({k[len("model/"):]: f[k] for k in f.files if k.startswith("model/")})
         if optimizer is not None and "optimizer" in record:
@@ -81,3 +89,71 @@ def load_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
     if scheduler is not None and "scheduler" in record:
         scheduler.load_state_dict(record["scheduler"])
     return record["meta"]
+
+
+def _open_checkpoint(path: Path) -> Any:
+    """``np.load(path)`` after checking that the file exists and is a checkpoint."""
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; pass the model.npz inside a run folder")
+    try:
+        f = np.load(path)
+    except (ValueError, OSError):
+        f = None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not a minitorch_deblur checkpoint (not an .npz file)")
+    if "record.json" not in f.files:
+        f.close()
+        raise ValueError(f"{path} is not a minitorch_deblur checkpoint (no record.json entry)")
+    return f
+
+
+def checkpoint_meta(path: PathLike) -> Dict[str, Any]:
+    """The meta record of a checkpoint, e.g. {"epoch": 5, "history": {...}, "model": "cnn"}."""
+    with _open_checkpoint(Path(path)) as f:
+        return json.loads(bytes(f["record.json"]).decode())["meta"]
+
+
+def strip_checkpoint(src: PathLike, dst: PathLike) -> Path:
+    """Copy only the model weights and meta of ``src`` to ``dst`` (compressed): no optimiser, no scheduler."""
+    src, dst = Path(src), Path(dst)
+    with _open_checkpoint(src) as f:
+        meta = json.loads(bytes(f["record.json"]).decode())["meta"]
+        arrays = {k: f[k] for k in f.files if k.startswith("model/")}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return _write_npz(dst, arrays, {"meta": meta}, compress=True)
+
+
+def load_model(path: PathLike, device: str = "cpu") -> Any:
+    """Build the model named in the checkpoint's meta['model'] ('cnn', 'mlp'), load its weights; eval mode."""
+    name = checkpoint_meta(path).get("model")
+    if name not in MODELS:
+        raise ValueError(f"{path}: meta['model'] is {name!r}, not one of {', '.join(MODELS)}; was it written by "
+                         "python -m minitorch_deblur.train?")
+    model = MODELS[name]()
+    load_checkpoint(path, model)
+    return model.to(device).eval()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m minitorch_deblur.checkpoint strip SRC DST``: keep the weights and meta only."""
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="python -m minitorch_deblur.checkpoint",
+                                     description="Tools for checkpoints. strip: keep only the model weights and "
+                                                 "meta of a training checkpoint (what inference needs).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    strip = commands.add_parser("strip", help="write SRC's model weights and meta (no optimiser state) to DST")
+    strip.add_argument("src", help="a training checkpoint, e.g. runs/cnn-seed0/model.npz")
+    strip.add_argument("dst", help="where to write, e.g. minitorch_deblur/pretrained/cnn_mnist.npz")
+    args = parser.parse_args(argv)
+    try:
+        out = strip_checkpoint(args.src, args.dst)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, from {Path(args.src).stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Classify photos of handwritten digits with a trained MNIST model (the course's custom-image test).
+
+    python -m minitorch_deblur.predict photo1.jpg photo2.png                 # the CNN shipped in the package
+    python -m minitorch_deblur.predict --checkpoint runs/cnn-.../model.npz --show seen.png *.jpg
+
+Each photo is made into an MNIST-style 28x28 image (digits.py), then classified: one line per file,
+``photo.jpg: 7 (98.1%)``, then a summary. A missing file, a file that is not an image and a blank image each
+get a one-line message on stderr, and the other files are still classified. Exit status: 0 when at least one
+file was classified, 1 when none could be, 2 for bad arguments or a missing checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import functional as F
+from .autograd import Tensor, no_grad
+from .backend import resolve_device, to_device
+from .checkpoint import load_model
+from .digits import Digit, preprocess, read_photo
+
+PRETRAINED = Path(__file__).parent / "pretrained" / "cnn_mnist.npz"
+MAKE_PRETRAINED = ("python -m minitorch_deblur.train cnn --epochs 10 --lr-step 4 --lr-gamma 0.3 --seed 0 "
+                   "--out runs/cnn-seed0 && python -m minitorch_deblur.checkpoint strip runs/cnn-seed0/model.npz "
+                   "minitorch_deblur/pretrained/cnn_mnist.npz")
+
+
+@dataclass
+class Prediction:
+    """One classified photo: the digit, its probability, all 10 probabilities and what the model saw."""
+
+    path: str
+    digit: int
+    confidence: float
+    probabilities: np.ndarray  # (10,)
+    seen: Digit
+
+
+def classify(model: Any, images: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """float32 (N, 28, 28) in [0, 1] -> (N, 10) class probabilities (eval mode, no graph)."""
+    model.eval()
+    with no_grad():
+        logits = model(Tensor(to_device(np.asarray(images, np.float32)[:, None], device)))
+        return to_device(F.softmax(logits, dim=1).data, "cpu")
+
+
+def predict_files(paths: Sequence[str], model: Any, device: str = "cpu") -> Tuple[List[Prediction], List[str]]:
+    """Classify each file; returns the predictions and one message per file that could not be classified."""
+    seen, problems = [], []
+    for path in paths:
+        try:
+            seen.append((path, preprocess(read_photo(path))))
+        except FileNotFoundError as error:
+            problems.append(str(error))
+        except ValueError as error:
+            problems.append(str(error) if str(error).startswith(str(path)) else f"{path}: {error}")
+    if not seen:
+        return [], problems
+    probabilities = classify(model, np.stack([d.image for _, d in seen]), device)
+    return [Prediction(path, int(p.argmax()), float(p.max()), p, d)
+            for (path, d), p in zip(seen, probabilities)], problems
+
+
+def plot_predictions(predictions: Sequence[Prediction], path: Path) -> None:
+    """One row per photo: the photo, the cleaned digit, the 28x28 input, and the 10 probabilities."""
+    from .plots import _pyplot  # noqa: PLC0415  (matplotlib is imported only here)
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(predictions), 4, figsize=(11, 2.6 * len(predictions)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1.6]})
+    for row, p in zip(axes, predictions):
+        top3 = ", ".join(f"{d}: {100 * p.probabilities[d]:.1f}%" for d in np.argsort(-p.probabilities)[:3])
+        for ax, image, title in ((row[0], p.seen.photo, Path(p.path).name), (row[1], p.seen.crop, "cleaned"),
+                                 (row[2], p.seen.image, f"model saw: {p.digit} ({100 * p.confidence:.1f}%)")):
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+        row[3].bar(range(10), p.probabilities, color=["C1" if d == p.digit else "C0" for d in range(10)])
+        row[3].set(xticks=range(10), ylim=(0, 1), title=f"top 3: {top3}")
+        row[3].title.set_fontsize(9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m minitorch_deblur.predict", description=__doc__.split("\n")[0],
+                                     epilog="Exit status: 0 when at least one file was classified, 1 when none "
+                                            "could be, 2 for bad arguments or a missing checkpoint.")
+    parser.add_argument("files", nargs="+", help="photos of one handwritten digit each (PNG, JPEG, ...)")
+    parser.add_argument("--checkpoint", default=str(PRETRAINED),
+                        help="a model.npz written by train (default: the CNN shipped in the package)")
+    parser.add_argument("--show", metavar="FIG.png", default=None, help="save a figure of what the model saw")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="default auto: cuda if CuPy and a GPU are there, else cpu")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.is_file():
+        how = f"make it with:\n  {MAKE_PRETRAINED}" if checkpoint == PRETRAINED else \
+            "pass the model.npz of a training run (runs/<model>-<time>/model.npz)"
+        print(f"error: no checkpoint at {checkpoint}; {how}", file=sys.stderr)
+        return 2
+    device = resolve_device(args.device)
+    try:
+        model = load_model(checkpoint, device)
+    except (ValueError, RuntimeError, OSError) as error:
+        print(f"error: cannot load {checkpoint}: {error}", file=sys.stderr)
+        return 2
+    predictions, problems = predict_files(args.files, model, device)
+    for message in problems:
+        print(f"{message}; skipped", file=sys.stderr)
+    for p in predictions:
+        print(f"{p.path}: {p.digit} ({100 * p.confidence:.1f}%)")
+    print(f"classified {len(predictions)} of {len(args.files)} files" + (f" ({len(problems)} skipped)" if problems
+                                                                           else ""))
+    if args.show and predictions:
+        plot_predictions(predictions, Path(args.show))
+        print(f"wrote {args.show}")
+    return 0 if predictions else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
