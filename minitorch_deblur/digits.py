@@ -152,7 +152,7 @@ def _ink_is_light(photo: np.ndarray) -> bool:
 
 # ------------------------------------------------------------------------------------------ cleaning
 def remove_ruled_lines(mask: np.ndarray, faint: Optional[np.ndarray] = None) -> np.ndarray:
-    """Drop the thin pixels of ruled lines (two or more bands across 60% of the width) from a (H, W) mask.
+    """Drop the thin pixels of ruled lines (two or more bands across 60% of the width, reaching both sides).
 
     The lines are found in ``faint`` (a lower threshold's mask, where they are less broken; default ``mask``),
     after shearing it by the tilt (-4..4 degrees) that packs its ink into the fewest rows. A pixel on a line's
@@ -163,7 +163,9 @@ def remove_ruled_lines(mask: np.ndarray, faint: Optional[np.ndarray] = None) -> 
     tilt = max(np.arange(-4, 4.5, 0.5), key=lambda t: float((_shear(faint[::4, ::4], t).sum(1) ** 2).sum()))
     straight = _shear(faint, tilt)
     band = _running(straight, 3, 0, np.maximum)
-    rows = _running(band, 9, 1, np.maximum).mean(1) >= 0.6  # 9 px bridge a dashed line's gaps
+    covered = _running(band, 9, 1, np.maximum)  # 9 px bridge a dashed line's gaps
+    edge = max(2, straight.shape[1] // 50)     # a ruled line runs off both sides; a digit's bar in a tight crop
+    rows = (covered.mean(1) >= 0.6) & covered[:, :edge].any(1) & covered[:, -edge:].any(1)  # reaches one at most
     if np.count_nonzero(np.diff(rows.astype(np.int8)) == 1) + rows[0] < 2:
         return mask
     runs = _vertical_runs(straight)

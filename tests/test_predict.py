@@ -170,3 +170,17 @@ def test_shipped_cnn_reads_the_synthetic_photos(seen):
     probabilities = predict.classify(model, np.stack([seen[n][0].image for n in names]))
     right = [n for n, p in zip(names, probabilities) if p.argmax() == SOURCES[n]["label"]]
     assert len(right) >= 0.9 * len(names), sorted(set(names) - set(right))
+
+
+def test_a_tight_crop_keeps_the_bars_of_a_z_shaped_digit():
+    """A 2, 7 or Z cropped to the ink has long horizontal bars, but each reaches one side at most: not ruled lines."""
+    mask = np.zeros((60, 50), dtype=bool)
+    mask[2:8, 8:] = True                                      # top bar, off the left side, reaching the right
+    mask[52:58, :44] = True                                   # bottom bar, from the left side only
+    for y in range(8, 52):
+        mask[y, max(0, 44 - y * 44 // 52):50 - y * 44 // 52] = True  # the diagonal between them
+    assert np.array_equal(digits.remove_ruled_lines(mask), mask)
+    lined = mask.copy()
+    lined[20:22, :] = lined[40:42, :] = True                  # two thin lines from side to side
+    kept = digits.remove_ruled_lines(lined)
+    assert not kept[20:22].all(axis=1).any() and not kept[40:42].all(axis=1).any()
