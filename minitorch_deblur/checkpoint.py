@@ -69,6 +69,7 @@ def _write_npz(path: Path, arrays: Dict[str, np.ndarray], record: Dict[str, Any]
     try:
         with os.fdopen(fd, "wb") as f:
             (np.savez_compressed if compress else np.savez)(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
