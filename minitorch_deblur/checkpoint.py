@@ -82,7 +82,7 @@ def load_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
     """Load what ``save_checkpoint`` wrote into the given objects; returns the meta record."""
     path = Path(path)
     with _open_checkpoint(path) as f:
-        record = json.loads(bytes(f["record.json"]).decode())
+        record = _read_record(f)
         model.load_state_dict({k[len("model/"):]: f[k] for k in f.files if k.startswith("model/")})
         if optimizer is not None and "optimizer" in record:
             optimizer.load_state_dict(_unflatten_optimizer(
@@ -108,17 +108,22 @@ def _open_checkpoint(path: Path) -> Any:
     return f
 
 
+def _read_record(f: Any) -> Dict[str, Any]:
+    """The JSON record (meta, optimizer, scheduler) of an open checkpoint."""
+    return json.loads(bytes(f["record.json"]).decode())
+
+
 def checkpoint_meta(path: PathLike) -> Dict[str, Any]:
     """The meta record of a checkpoint, e.g. {"epoch": 5, "history": {...}, "model": "cnn"}."""
     with _open_checkpoint(Path(path)) as f:
-        return json.loads(bytes(f["record.json"]).decode())["meta"]
+        return _read_record(f)["meta"]
 
 
 def strip_checkpoint(src: PathLike, dst: PathLike) -> Path:
     """Copy only the model weights and meta of ``src`` to ``dst`` (compressed): no optimiser, no scheduler."""
     src, dst = Path(src), Path(dst)
     with _open_checkpoint(src) as f:
-        meta = json.loads(bytes(f["record.json"]).decode())["meta"]
+        meta = _read_record(f)["meta"]
         arrays = {k: f[k] for k in f.files if k.startswith("model/")}
     dst.parent.mkdir(parents=True, exist_ok=True)
     return _write_npz(dst, arrays, {"meta": meta}, compress=True)
