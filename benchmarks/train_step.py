@@ -1,100 +1,138 @@
-"""One training step (forward, cross-entropy, backward, Adam) of the MNIST MLP and CNN beside PyTorch CPU.
+"""One training step of every course model (forward, loss, backward, optimiser) beside PyTorch CPU.
 
-    python benchmarks/train_step.py [--threads 2] [--batch-size 64] [--repeats 20]
+    python benchmarks/train_step.py                         # every model at its course batch size
+    python benchmarks/train_step.py --models cnn srcnn --markdown
+    python benchmarks/train_step.py --models gan:8 gan      # model:batch overrides the course batch size
 
-The same architecture, batch and thread count on both sides, timed in alternation in one process. The number to
-compare is the ratio; the seconds per epoch assume 60,000 images and exclude evaluation and data loading.
+Each (library, model) runs in its own process, one after the other, with the same thread count (OpenBLAS, OpenMP,
+``torch.set_num_threads``), so neither library's spinning threads slow the other. Inside a process the step is
+timed in rounds with pauses and the best round's median is kept (``timing.best_round``). The models are defined
+once for both libraries in ``course_models.py``.
+
+Columns: ms per step; the ratio ours / PyTorch; achieved GFLOP/s (the step's FLOPs as PyTorch's FlopCounterMode
+counts them, forward + backward, divided by the step time) and its share of a float32 GEMM peak measured in the same
+run; peak RSS of each process, and "step MB": how far the peak rose above the memory held before the first step
+(the step's own working memory, without the libraries' import cost).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
 
-_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-_parser.add_argument("--threads", type=int, default=2)
-_parser.add_argument("--batch-size", type=int, default=64)
-_parser.add_argument("--repeats", type=int, default=20)
-ARGS = _parser.parse_args()
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)
-
-import time  # noqa: E402
-from typing import Any, Callable, List  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import minitorch_deblur as mt  # noqa: E402
-import minitorch_deblur.functional as F  # noqa: E402
-from minitorch_deblur.models import CNN, MLP  # noqa: E402
-from minitorch_deblur.optim import Adam  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def ours(name: str, images: np.ndarray, labels: np.ndarray) -> Callable[[], None]:
-    model = {"mlp": MLP, "cnn": CNN}[name](generator=mt.Generator(0))
-    optimizer = Adam(model.parameters(), lr=1e-3)
+def worker(lib_name: str, model: str, batch: int, threads: int, seconds: float) -> Dict[str, float]:
+    """Runs in a child process: build, warm up, time in rounds, and report one JSON line."""
+    sys.path.insert(0, HERE)
+    from timing import best_round, peak_rss_mb, rss_mb
+    from course_models import Lib, make_step
 
-    def step() -> None:
-        optimizer.zero_grad()
-        F.cross_entropy(model(mt.tensor(images)), labels).backward()
-        optimizer.step()
-    return step
+    if lib_name == "torch":
+        import torch
+        torch.set_num_threads(threads)
+    lib = Lib.torch() if lib_name == "torch" else Lib.ours()
+    step, _ = make_step(model, lib, batch)
+    before = rss_mb()
+    start = time.perf_counter()
+    step()
+    first = time.perf_counter() - start
+    calls = max(1, min(20, int(seconds / max(first, 1e-3))))
+    result = {"ms": 1e3 * best_round(step, calls=calls, rounds=3, pause=0.5, warmup=1),
+              "peak_rss_mb": peak_rss_mb(), "step_mb": peak_rss_mb() - before, "calls": calls}
+    if lib_name == "torch":
+        from torch.utils.flop_counter import FlopCounterMode
+        with FlopCounterMode(display=False) as counter:
+            step()
+        result["gflop"] = counter.get_total_flops() / 1e9
+    return result
 
 
-def theirs(name: str, images: np.ndarray, labels: np.ndarray) -> Callable[[], None]:
-    import torch
-    from torch import nn
-
-    torch.set_num_threads(ARGS.threads)
-    if name == "mlp":
-        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 128),
-                              nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
-    else:
-        def block(c_in: int, c_out: int) -> List[Any]:
-            return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Dropout(0.3)]
-        model = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 128), nn.Flatten(), nn.Linear(1152, 256),
-                              nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.3),
-                              nn.Linear(128, 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
-
-    def step() -> None:
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
-    return step
+def run_child(lib_name: str, model: str, batch: int, args: argparse.Namespace) -> Optional[Dict[str, float]]:
+    cmd = [sys.executable, __file__, "--worker", lib_name, "--models", f"{model}:{batch}",
+           "--threads", str(args.threads), "--seconds", str(args.seconds)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode != 0:
+        print(f"  {lib_name} {model}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    rng = np.random.default_rng(0)
-    images = rng.random((ARGS.batch_size, 1, 28, 28), dtype=np.float32)
-    labels = rng.integers(0, 10, ARGS.batch_size)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["mlp", "cnn", "srcnn", "cae", "win5rb", "gan:8", "gan"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=3.0, help="about how long one round of calls lasts")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--json", default="", help="also write the results to this file")
+    parser.add_argument("--no-torch", action="store_true", help="time ours only")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    sys.path.insert(0, HERE)
+    from timing import set_threads
+    set_threads(args.threads)
+    from course_models import COURSE
+
+    jobs = []
+    for spec in args.models:
+        name, _, batch = spec.partition(":")
+        jobs.append((name, int(batch) if batch else COURSE[name][0]))
+    if args.worker:
+        (name, batch), = jobs
+        print(json.dumps(worker(args.worker, name, batch, args.threads, args.seconds)))
+        return
+
+    from timing import gemm_peak_gflops, machine
+    info = machine()
+    peak = gemm_peak_gflops()
     try:
-        import torch  # noqa: F401
-        have_torch = True
-    except ImportError:
-        have_torch = False
-    print(f"batch {ARGS.batch_size}, {ARGS.threads} threads, median of {ARGS.repeats} steps after 3 warm-up steps")
-    print(f"{'model':6s} {'ours ms':>9s} {'s/epoch':>8s} {'torch ms':>9s} {'s/epoch':>8s} {'x torch':>8s}")
-    for name in ("mlp", "cnn"):
-        runners = {"ours": ours(name, images, labels)}
-        if have_torch:
-            runners["torch"] = theirs(name, images, labels)
-        times = {k: [] for k in runners}
-        for _ in range(3):
-            for step in runners.values():
-                step()
-        for _ in range(ARGS.repeats):
-            for key, step in runners.items():  # alternate, so both see the same machine load
-                start = time.perf_counter()
-                step()
-                times[key].append(time.perf_counter() - start)
-        per_epoch = 60_000 / ARGS.batch_size
-        ms = {k: 1000 * float(np.median(v)) for k, v in times.items()}
-        line = f"{name:6s} {ms['ours']:9.1f} {ms['ours'] * per_epoch / 1000:8.1f}"
-        if have_torch:
-            line += f" {ms['torch']:9.1f} {ms['torch'] * per_epoch / 1000:8.1f} {ms['ours'] / ms['torch']:8.2f}"
-        print(line)
+        import importlib.metadata as md
+        torch_version = md.version("torch")
+    except Exception:
+        torch_version = None
+    if args.no_torch:
+        torch_version = None
+    print(f"{info['cpu']}, {info['cores']} cores; NumPy BLAS {info['blas']}; PyTorch {torch_version or '-'} CPU; "
+          f"{args.threads} threads each; float32 GEMM peak {peak:.0f} GFLOP/s (same run)")
+    print("each library in its own process, best of 3 rounds (median within a round, 0.5 s pauses)\n")
+    rows: List[Dict[str, object]] = []
+    head = ["model", "batch", "ours ms", "torch ms", "x torch", "ours GFLOP/s", "% peak", "torch GFLOP/s",
+            "peak RSS ours / torch MB", "step MB ours / torch"]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * 2 + "---:|" * (len(head) - 2))
+    else:
+        print("  ".join(f"{h:>10s}" for h in head[:5]) + "  GFLOP/s (ours, %peak, torch)  RSS  step MB")
+    for name, batch in jobs:
+        ours = run_child("ours", name, batch, args)
+        theirs = run_child("torch", name, batch, args) if torch_version else None
+        if ours is None:
+            continue
+        row: Dict[str, object] = {"model": name, "batch": batch, "ours": ours, "torch": theirs}
+        rows.append(row)
+        gflop = theirs["gflop"] if theirs else None
+        cells = [name, str(batch), f"{ours['ms']:.1f}", f"{theirs['ms']:.1f}" if theirs else "-",
+                 f"{ours['ms'] / theirs['ms']:.2f}x" if theirs else "-",
+                 f"{gflop / ours['ms'] * 1e3:.0f}" if gflop else "-",
+                 f"{gflop / ours['ms'] * 1e3 / peak:.0%}" if gflop else "-",
+                 f"{gflop / theirs['ms'] * 1e3:.0f}" if gflop else "-",
+                 f"{ours['peak_rss_mb']:.0f} / {theirs['peak_rss_mb']:.0f}" if theirs else f"{ours['peak_rss_mb']:.0f}",
+                 f"{ours['step_mb']:.0f} / {theirs['step_mb']:.0f}" if theirs else f"{ours['step_mb']:.0f}"]
+        if args.markdown:
+            print("| " + " | ".join(cells) + " |", flush=True)
+        else:
+            print("  ".join(f"{c:>10s}" for c in cells), flush=True)
+        time.sleep(0.5)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "gemm_peak_gflops": peak, "threads": args.threads, "torch": torch_version,
+                       "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":
