@@ -14,13 +14,21 @@ overlap, so it *adds*). Hence:
 The column matrix puts the channel and kernel offsets on the rows and the batch and pixels on the columns, so
 each convolution is a single large 2-D GEMM (OpenBLAS / cuBLAS sgemm) with no batched small products.
 Images enter GEMMs as "row" matrices of shape (C, N*H*W) (``_to_rows``) and leave through ``_from_rows``.
+
+That is the reference path. ``conv2d`` runs stride-1 convolutions (every conv of the course but the GAN's) on the
+fast path of conv_shifted.py instead, which reads the same windows as long contiguous runs and works through the
+batch in bounded chunks. ``use_conv_path`` forces one path, for the tests that prove the paths equal and for
+benchmarks.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Tuple, Union
 
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module, shape_str
+from .conv_shifted import (ALGORITHMS, conv2d_shifted, conv2d_shifted_input_grad,
+                           conv2d_shifted_weight_grad)
 
 IntPair = Union[int, Tuple[int, int]]
 
@@ -123,6 +131,32 @@ def _from_rows(rows: Any, n: int, hw: Tuple[int, int], bias: Optional[Any] = Non
     return out
 
 
+# ----------------------------------------------------------------------------------------- path selection
+CONV_PATHS = ("auto", "im2col") + ALGORITHMS
+_forced_path = "auto"
+
+
+@contextmanager
+def use_conv_path(path: str) -> Iterator[None]:
+    """Force conv2d's algorithm inside the block: 'im2col' (the reference), 'unfold' or 'fold' (conv_shifted.py,
+    stride 1 only; other strides still take im2col), or 'auto' (the default: shifted runs for stride 1)."""
+    global _forced_path
+    if path not in CONV_PATHS:
+        raise ValueError(f"use_conv_path: unknown path {path!r}; choose one of {', '.join(CONV_PATHS)}")
+    previous, _forced_path = _forced_path, path
+    try:
+        yield
+    finally:
+        _forced_path = previous
+
+
+def _shifted_algorithm(stride: Tuple[int, int]) -> Optional[str]:
+    """None when the im2col reference must run; else the shifted algorithm to force ('' lets it choose)."""
+    if stride != (1, 1) or _forced_path == "im2col":
+        return None
+    return "" if _forced_path == "auto" else _forced_path
+
+
 # -------------------------------------------------------------------------------------------------- conv2d
 class Conv2d(Function):
     """y = conv2d(x, W) + b, x (N, C, H, W), W (O, C, kh, kw), b (O,) -> y (N, O, Ho, Wo).
@@ -139,8 +173,12 @@ class Conv2d(Function):
         stride, padding = _pair("conv2d", "stride", stride, 1), _pair("conv2d", "padding", padding, 0)
         kernel = weight.shape[2:]
         ho, wo = out_size("conv2d", x.shape, kernel, stride, padding)
-        cols = im2col(x, kernel, stride, padding)                  # (C*kh*kw, N*Ho*Wo), freed on return
-        y = _from_rows(weight.reshape(weight.shape[0], -1) @ cols, x.shape[0], (ho, wo), bias)
+        algorithm = _shifted_algorithm(stride)
+        if algorithm is not None:
+            y = conv2d_shifted(x, weight, bias, padding, algorithm or None)
+        else:
+            cols = im2col(x, kernel, stride, padding)              # (C*kh*kw, N*Ho*Wo), freed on return
+            y = _from_rows(weight.reshape(weight.shape[0], -1) @ cols, x.shape[0], (ho, wo), bias)
         # dW needs x (im2col is recomputed in backward rather than keeping the kh*kw times larger columns)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight if ctx.needs_input_grad[0] else None)
         ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel, stride, padding
@@ -149,14 +187,21 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         x, weight = ctx.saved
-        g = _to_rows(grad)                                         # (O, N*Ho*Wo)
         dx = dw = db = None
-        if ctx.needs_input_grad[0]:
-            dx = _conv2d_input_grad(grad, g, weight, ctx.x_shape, ctx.stride, ctx.padding)
-        if ctx.needs_input_grad[1]:
-            dw = (g @ im2col(x, ctx.kernel, ctx.stride, ctx.padding).T).reshape(g.shape[0], -1, *ctx.kernel)
+        algorithm = _shifted_algorithm(ctx.stride)
+        if algorithm is not None:
+            if ctx.needs_input_grad[0] and ctx.padding[0] < ctx.kernel[0] and ctx.padding[1] < ctx.kernel[1]:
+                dx = conv2d_shifted_input_grad(grad, weight, ctx.padding, algorithm or None)
+            if ctx.needs_input_grad[1]:
+                dw = conv2d_shifted_weight_grad(x, grad, ctx.kernel, ctx.padding, algorithm or None)
+        if (ctx.needs_input_grad[0] and dx is None) or (ctx.needs_input_grad[1] and dw is None):
+            g = _to_rows(grad)                                     # (O, N*Ho*Wo)
+            if ctx.needs_input_grad[0] and dx is None:
+                dx = _conv2d_input_grad(grad, g, weight, ctx.x_shape, ctx.stride, ctx.padding)
+            if ctx.needs_input_grad[1] and dw is None:
+                dw = (g @ im2col(x, ctx.kernel, ctx.stride, ctx.padding).T).reshape(g.shape[0], -1, *ctx.kernel)
         if ctx.needs_input_grad[2]:
-            db = g.sum(axis=1)
+            db = grad.sum(axis=(0, 2, 3))
         return dx, dw, db
 
 
