@@ -15,10 +15,11 @@ The column matrix puts the channel and kernel offsets on the rows and the batch 
 each convolution is a single large 2-D GEMM (OpenBLAS / cuBLAS sgemm) with no batched small products.
 Images enter GEMMs as "row" matrices of shape (C, N*H*W) (``_to_rows``) and leave through ``_from_rows``.
 
-That is the reference path. ``conv2d`` runs stride-1 convolutions (every conv of the course but the GAN's) on the
-fast path of conv_shifted.py instead, which reads the same windows as long contiguous runs and works through the
-batch in bounded chunks. ``use_conv_path`` forces one path, for the tests that prove the paths equal and for
-benchmarks.
+That is the reference path. ``conv2d`` runs stride-1 convolutions (every conv of the course but the GAN's) on a
+fast path instead: kernels of 5x5 and more through the DFT (conv_fft.py: a product per frequency instead of
+kh*kw multiply-adds per pixel), smaller ones on conv_shifted.py, which reads the same windows as long contiguous
+runs and works through the batch in bounded chunks. ``use_conv_path`` forces one path, for the tests that prove
+the paths equal and for benchmarks.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from typing import Any, Iterator, Optional, Tuple, Union
 
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module, shape_str
+from . import conv_fft
 from .conv_shifted import (ALGORITHMS, conv2d_shifted, conv2d_shifted_input_grad,
                            conv2d_shifted_weight_grad)
 
@@ -132,14 +134,15 @@ def _from_rows(rows: Any, n: int, hw: Tuple[int, int], bias: Optional[Any] = Non
 
 
 # ----------------------------------------------------------------------------------------- path selection
-CONV_PATHS = ("auto", "im2col") + ALGORITHMS
+CONV_PATHS = ("auto", "im2col", "fft") + ALGORITHMS
 _forced_path = "auto"
 
 
 @contextmanager
 def use_conv_path(path: str) -> Iterator[None]:
-    """Force conv2d's algorithm inside the block: 'im2col' (the reference), 'unfold' or 'fold' (conv_shifted.py,
-    stride 1 only; other strides still take im2col), or 'auto' (the default: shifted runs for stride 1)."""
+    """Force conv2d's algorithm inside the block: 'im2col' (the reference), 'fft' (conv_fft.py), 'unfold' or
+    'fold' (conv_shifted.py); the last three serve stride 1 only, other strides still take im2col. 'auto' (the
+    default) picks fft for stride-1 kernels of at least conv_fft.MIN_KERNEL, else shifted runs for stride 1."""
     global _forced_path
     if path not in CONV_PATHS:
         raise ValueError(f"use_conv_path: unknown path {path!r}; choose one of {', '.join(CONV_PATHS)}")
@@ -150,11 +153,17 @@ def use_conv_path(path: str) -> Iterator[None]:
         _forced_path = previous
 
 
-def _shifted_algorithm(stride: Tuple[int, int]) -> Optional[str]:
-    """None when the im2col reference must run; else the shifted algorithm to force ('' lets it choose)."""
+def _fast_path(stride: Tuple[int, int], weight_shape: Tuple[int, ...], x_shape: Tuple[int, ...],
+               padding: Tuple[int, int]) -> Optional[str]:
+    """The path for a conv: None for the im2col reference, 'fft', or '' / 'unfold' / 'fold' for conv_shifted
+    ('' lets it choose by channel counts)."""
     if stride != (1, 1) or _forced_path == "im2col":
         return None
-    return "" if _forced_path == "auto" else _forced_path
+    if _forced_path == "auto":
+        o, c, kh, kw = weight_shape
+        grid = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+        return "fft" if conv_fft.worthwhile(c, o, (kh, kw), grid) else ""
+    return _forced_path
 
 
 # -------------------------------------------------------------------------------------------------- conv2d
@@ -173,8 +182,10 @@ class Conv2d(Function):
         stride, padding = _pair("conv2d", "stride", stride, 1), _pair("conv2d", "padding", padding, 0)
         kernel = weight.shape[2:]
         ho, wo = out_size("conv2d", x.shape, kernel, stride, padding)
-        algorithm = _shifted_algorithm(stride)
-        if algorithm is not None:
+        algorithm = _fast_path(stride, weight.shape, x.shape, padding)
+        if algorithm == "fft":
+            y = conv_fft.conv2d_fft(x, weight, bias, padding)
+        elif algorithm is not None:
             y = conv2d_shifted(x, weight, bias, padding, algorithm or None)
         else:
             cols = im2col(x, kernel, stride, padding)              # (C*kh*kw, N*Ho*Wo), freed on return
@@ -182,14 +193,17 @@ class Conv2d(Function):
         # dW needs x (im2col is recomputed in backward rather than keeping the kh*kw times larger columns)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight if ctx.needs_input_grad[0] else None)
         ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel, stride, padding
+        ctx.weight_shape = weight.shape
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         x, weight = ctx.saved
         dx = dw = db = None
-        algorithm = _shifted_algorithm(ctx.stride)
-        if algorithm is not None:
+        algorithm = _fast_path(ctx.stride, ctx.weight_shape, ctx.x_shape, ctx.padding)
+        if algorithm == "fft":
+            dx, dw = conv_fft.conv2d_fft_grads(x, weight, grad, ctx.x_shape, ctx.kernel, ctx.padding)
+        elif algorithm is not None:
             if ctx.needs_input_grad[0] and ctx.padding[0] < ctx.kernel[0] and ctx.padding[1] < ctx.kernel[1]:
                 dx = conv2d_shifted_input_grad(grad, weight, ctx.padding, algorithm or None)
             if ctx.needs_input_grad[1]:
