@@ -12,6 +12,8 @@ operators in ``functional/`` and are attached by ``functional/tensor_methods.py`
 """
 from __future__ import annotations
 
+import weakref
+
 import contextlib
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -54,17 +56,44 @@ class enable_grad(no_grad):
 
 
 # ------------------------------------------------------------------------------------------------ the node
-class Context:
-    """One recorded operation: what backward needs (``saved``), the inputs, and which of them need gradients."""
+class Edge:
+    """What the graph keeps of one input of an operation: enough to route its gradient, not its data.
 
-    __slots__ = ("function", "inputs", "saved", "needs_input_grad", "freed", "__dict__")
+    A leaf (a parameter, an input) is kept, since backward writes its ``.grad``. A computed tensor is kept only by
+    weak reference, so its array is freed as soon as nothing outside the graph holds it: backward needs only what
+    each operation saved (as in PyTorch, where the graph holds saved tensors, not every activation).
+    """
+
+    __slots__ = ("grad_fn", "shape", "dtype", "requires_grad", "_leaf", "_ref")
+
+    def __init__(self, t: "Tensor") -> None:
+        self.grad_fn, self.shape, self.dtype, self.requires_grad = t.grad_fn, t.shape, t.dtype, t.requires_grad
+        self._leaf = t if t.grad_fn is None else None
+        self._ref = None if t.grad_fn is None else weakref.ref(t)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def tensor(self) -> Optional["Tensor"]:
+        """The input tensor itself: always for a leaf, for a computed one while somebody still holds it."""
+        return self._leaf if self._leaf is not None else self._ref()  # type: ignore[misc]
+
+
+class Context:
+    """One recorded operation: what backward needs (``saved``), its inputs as ``Edge``s, and which of them need
+    gradients; ``output`` is a weak reference to the tensor it produced (for ``retain_grad``)."""
+
+    __slots__ = ("function", "inputs", "saved", "needs_input_grad", "freed", "output", "output_dtype", "__dict__")
 
     def __init__(self, function: type, inputs: Tuple[Optional["Tensor"], ...]) -> None:
         self.function = function
-        self.inputs = inputs
+        self.inputs = tuple(None if t is None else Edge(t) for t in inputs)
         self.saved: Tuple[Any, ...] = ()
         self.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
         self.freed = False
+        self.output: Any = None
+        self.output_dtype: Any = None
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep exactly what backward needs; freed after backward unless ``retain_graph=True``."""
@@ -119,6 +148,7 @@ class Function:
         if _GradMode.enabled and any(ctx.needs_input_grad):
             result.requires_grad = True
             result.grad_fn = ctx
+            ctx.output, ctx.output_dtype = weakref.ref(result), result.data.dtype
         return result
 
 
@@ -317,59 +347,73 @@ def unbroadcast(grad: Any, shape: Tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
-def _topological_order(root: Tensor) -> List[Tensor]:
-    """Tensors reachable from root that need gradients, outputs before inputs (iterative depth-first search)."""
-    order: List[Tensor] = []
+def _topological_order(root: Tensor) -> List[Context]:
+    """The recorded operations behind root, each after every operation that uses its output (iterative
+    depth-first search, no recursion)."""
+    order: List[Context] = []
+    if root.grad_fn is None:
+        return order
     visited = set()
-    stack: List[Tuple[Tensor, bool]] = [(root, False)]
+    stack: List[Tuple[Context, bool]] = [(root.grad_fn, False)]
     while stack:
-        t, children_done = stack.pop()
+        ctx, children_done = stack.pop()
         if children_done:
-            order.append(t)
+            order.append(ctx)
             continue
-        if id(t) in visited:
+        if id(ctx) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
-        if t.grad_fn is not None:
-            for inp in t.grad_fn.inputs:
-                if inp is not None and inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
+        visited.add(id(ctx))
+        stack.append((ctx, True))
+        for edge in ctx.inputs:
+            if edge is not None and edge.requires_grad and edge.grad_fn is not None \
+                    and id(edge.grad_fn) not in visited:
+                stack.append((edge.grad_fn, False))
     order.reverse()
     return order
 
 
+def _accumulate(t: Tensor, g: Any) -> None:
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    t.grad = g.copy() if t.grad is None else t.grad + g
+
+
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
-    """The graph walk: visit each node once, after all gradients flowing into it have been summed."""
-    pending = {id(root): grad}
-    for t in _topological_order(root):
-        g = pending.pop(id(t), None)
+    """The graph walk: run each operation's backward once, after all gradients flowing into its output have been
+    summed; leaves (and tensors that asked to ``retain_grad``) accumulate theirs in ``.grad``."""
+    if root.grad_fn is None:
+        _accumulate(root, grad)
+        return
+    pending = {id(root.grad_fn): grad}
+    for ctx in _topological_order(root):
+        g = pending.pop(id(ctx), None)
         if g is None:
-            continue
-        if g.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
-        if t.grad_fn is None or t._retain_grad:
-            t.grad = g.copy() if t.grad is None else t.grad + g
-        ctx = t.grad_fn
-        if ctx is None:
             continue
         if ctx.freed:
             raise RuntimeError(
                 f"backward(): the graph through {ctx.function.op_name()} was already freed by an earlier "
                 "backward(); pass retain_graph=True to the first backward() to walk it twice"
             )
+        if g.dtype != ctx.output_dtype:
+            g = g.astype(ctx.output_dtype)
+        out = ctx.output()
+        if out is not None and out._retain_grad:
+            _accumulate(out, g)
         grads = ctx.function.backward(ctx, g)
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) != len(ctx.inputs):
             raise RuntimeError(f"{ctx.function.op_name()}.backward returned {len(grads)} gradients for "
                                f"{len(ctx.inputs)} inputs")
-        for inp, ig in zip(ctx.inputs, grads):
-            if inp is None or ig is None or not inp.requires_grad:
+        for edge, ig in zip(ctx.inputs, grads):
+            if edge is None or ig is None or not edge.requires_grad:
                 continue
-            ig = unbroadcast(ig, inp.shape)
-            key = id(inp)
-            pending[key] = ig if key not in pending else pending[key] + ig
+            ig = unbroadcast(ig, edge.shape)
+            if edge.grad_fn is None:
+                _accumulate(edge.tensor(), ig)  # type: ignore[arg-type]
+            else:
+                key = id(edge.grad_fn)
+                pending[key] = ig if key not in pending else pending[key] + ig
         if not retain_graph:
             ctx.free()
 
@@ -393,7 +437,5 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: st
 
 
 def graph_nodes(root: Tensor) -> Iterator[Context]:
-    """Every recorded node behind ``root`` (for printing a graph in lesson 00)."""
-    for t in _topological_order(root):
-        if t.grad_fn is not None:
-            yield t.grad_fn
+    """Every recorded node behind ``root``, outputs first (for printing a graph in lesson 00)."""
+    yield from _topological_order(root)

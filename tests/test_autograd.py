@@ -171,3 +171,24 @@ def test_detach_and_item_and_repr():
     assert "grad_fn=<Mul>" in repr(y)
     with pytest.raises(ValueError, match="one-element"):
         mt.ones(2).item()
+
+
+@pytest.mark.lesson0
+def test_graph_keeps_saved_arrays_not_every_activation():
+    """An intermediate that no operation saved is freed once the caller drops it (as in PyTorch); one that the
+    caller still holds gets its .grad with retain_grad, and leaves get theirs."""
+    import gc
+    import weakref
+
+    x = mt.tensor(np.ones((4, 5)), requires_grad=True)
+    hidden = x + 1.0                     # add saves nothing for backward
+    dropped = weakref.ref(hidden)
+    kept = hidden * 3.0
+    kept.retain_grad()
+    loss = (kept * kept).sum()
+    del hidden
+    gc.collect()
+    assert dropped() is None
+    loss.backward()
+    np.testing.assert_allclose(kept.grad, 2 * kept.numpy())
+    np.testing.assert_allclose(x.grad, 2 * kept.numpy() * 3.0)

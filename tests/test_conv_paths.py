@@ -1,0 +1,121 @@
+"""Every conv2d path, forced in turn: the im2col reference, the shifted-run paths (unfold, fold) and the DFT path.
+
+Each runs the op table's conv2d row (forward against the naive loops in float32 and float64, and a float64
+gradient check), bigger kernels than the table draws, several batch chunks, and a bound on its memory. The
+automatic choice is checked on the course's layer shapes.
+"""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+
+import minitorch_deblur as mt
+from minitorch_deblur.functional import conv_fft, conv_shifted
+from minitorch_deblur.functional.conv import _fast_path, conv2d, use_conv_path
+from minitorch_deblur.gradcheck import assert_gradcheck
+from minitorch_deblur.testing import op_table as T
+from minitorch_deblur.testing import reference as ref
+
+PATHS = ["im2col", "unfold", "fold", "fft"]
+CONV_ROW = next(r for r in T.ROWS if r.name == "conv2d")
+pytestmark = pytest.mark.lesson2
+
+
+def _draw(data: st.DataObject) -> tuple:
+    cfg = CONV_ROW.config(lambda lo, hi: data.draw(st.integers(lo, hi)),
+                          lambda lo, hi: data.draw(st.floats(lo, hi, allow_nan=False)))
+    note(f"conv2d config {T.describe(cfg)}")
+    return cfg, CONV_ROW.make_inputs(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), cfg)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("path", PATHS)
+def test_op_table_forward_on_every_path(path: str, dtype: type) -> None:
+    @settings(max_examples=10, deadline=None)
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        cfg, arrays = _draw(data)
+        with use_conv_path(path):
+            err = T.forward_error(CONV_ROW, cfg, arrays, dtype)
+        assert err <= (2e-5 if dtype == np.float32 else 1e-10), f"{path}: off by {err:.3g}, {T.describe(cfg)}"
+    check()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_op_table_gradients_on_every_path(path: str) -> None:
+    @settings(max_examples=10, deadline=None)
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        cfg, arrays = _draw(data)
+        seed = data.draw(st.integers(0, 2**16))
+        with use_conv_path(path):
+            assert_gradcheck(CONV_ROW.bind(cfg), arrays, wrt=CONV_ROW.wrt, seed=seed, name=f"conv2d[{path}]")
+    check()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("shape", [
+    # n, c, o, h, w, kernel, padding: big kernels, 'same' and 'valid', non-square, padding >= kernel
+    (2, 3, 5, 9, 8, (5, 5), (2, 2)), (2, 4, 2, 11, 11, (7, 7), (3, 3)), (1, 2, 3, 8, 10, (5, 3), (0, 1)),
+    (3, 5, 4, 6, 7, (2, 4), (3, 2)),
+], ids=lambda s: "x".join(map(str, s[5])) if isinstance(s, tuple) else str(s))
+def test_big_kernels_match_the_loops_with_several_chunks(path: str, shape: tuple, monkeypatch) -> None:
+    """Tiny CHUNK_BYTES: one image (or one output channel's spectra) per chunk, and a partial last chunk."""
+    monkeypatch.setattr(conv_shifted, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_fft, "CHUNK_BYTES", 1)
+    n, c, o, h, w, kernel, padding = shape
+    rng = np.random.default_rng(0)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, *kernel)), rng.standard_normal(o)
+    with use_conv_path(path):
+        y = conv2d(x, wt, b, padding=padding)
+        np.testing.assert_allclose(y.numpy(), ref.conv2d(x, wt, b, 1, padding), rtol=1e-10, atol=1e-10)
+        assert_gradcheck(lambda *t: conv2d(*t, padding=padding), [x, wt, b], name=f"conv2d[{path}] {shape}")
+
+
+def _peak_bytes(path: str, x: mt.Tensor, w: mt.Tensor) -> int:
+    """Peak NumPy memory of one forward + backward of a 'same' conv on the given path."""
+    with use_conv_path(path):
+        conv2d(x, w, padding=3).sum().backward()        # warm the DFT matrices' cache
+        tracemalloc.start()
+        conv2d(x, w, padding=3).sum().backward()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("path", ["unfold", "fold", "fft"])
+def test_fast_paths_hold_no_kernel_sized_copy_of_the_batch(path: str, monkeypatch) -> None:
+    """A 7x7 conv's im2col matrix is 49x its input; the fast paths work a chunk of the batch at a time."""
+    monkeypatch.setattr(conv_shifted, "CHUNK_BYTES", 256 << 10)
+    monkeypatch.setattr(conv_fft, "CHUNK_BYTES", 256 << 10)
+    rng = np.random.default_rng(0)
+    x = mt.tensor(rng.standard_normal((8, 16, 24, 24)).astype(np.float32), requires_grad=True)
+    w = mt.tensor(rng.standard_normal((16, 16, 7, 7)).astype(np.float32) * 0.05, requires_grad=True)
+    reference, fast = _peak_bytes("im2col", x, w), _peak_bytes(path, x, w)
+    assert reference > 16 * 49 * 8 * 24 * 24 * 4       # the reference holds the whole column matrix
+    assert fast < reference / 2, f"{path}: peak {fast / 2**20:.1f} MB vs im2col {reference / 2**20:.1f} MB"
+
+
+def test_automatic_choice_on_the_course_layers() -> None:
+    def path(o: int, c: int, k: int, size: int, stride: int = 1) -> object:
+        p = k // 2
+        return _fast_path((stride, stride), (o, c, k, k), (32, c, size, size), (p, p))
+    assert path(128, 128, 7, 32) == "fft"          # Win5-RB's wide 7x7 layers
+    assert path(64, 32, 5, 32) == "fft"
+    assert path(3, 128, 7, 32) == ""               # few outputs: shifted runs, folded (choose -> 'fold')
+    assert conv_shifted.choose(128, 3) == "fold" and conv_shifted.choose(3, 64) == "unfold"
+    assert path(64, 3, 9, 32) == ""                # SRCNN's 9x9 from RGB
+    assert path(64, 64, 3, 96) == ""               # 3x3s and big images: shifted runs
+    assert path(128, 64, 4, 48, stride=2) is None  # strided: the im2col reference
+    with use_conv_path("im2col"):
+        assert path(128, 128, 7, 32) is None
+
+
+def test_unknown_path_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown path 'winograd'.*im2col"):
+        with use_conv_path("winograd"):
+            pass
