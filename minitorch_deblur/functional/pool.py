@@ -51,8 +51,9 @@ def _unpadded(x: Any, padding: Tuple[int, int]) -> Any:
 class MaxPool2d(Function):
     """y = max over each window (padding is -inf);  dx = dy at the window's first argmax, 0 elsewhere.
 
-    Forward keeps a running maximum of the kh*kw offset slices. Backward walks the offsets in the same row-major
-    order and routes dy to the first one equal to the max (PyTorch's rule on ties).
+    Forward keeps a running maximum of the kh*kw offset slices and, per window, which offset holds it: a uint8
+    (the first one on ties, PyTorch's rule, since a later offset must be strictly larger to win). Backward hands
+    dy to the slice of that offset: one pass per offset, and nothing but the small index is saved.
     """
 
     name = "max_pool2d"
@@ -65,22 +66,28 @@ class MaxPool2d(Function):
         xpad = _padded(x, padding, -float("inf"))
         slices = _window_slices(kernel, stride, out)
         y = xpad[next(slices)].copy()
-        for index in slices:
-            xp.maximum(y, xpad[index], out=y)
-        ctx.save_for_backward(xpad, y)  # xpad is x itself without padding: the previous layer keeps it anyway
-        ctx.kernel, ctx.stride, ctx.padding = kernel, stride, padding
+        index_type = xp.uint8 if kernel[0] * kernel[1] <= 256 else xp.int32
+        winner = xp.zeros(y.shape, dtype=index_type)   # which kernel offset holds each window's maximum
+        for k, index in enumerate(slices, start=1):
+            candidate = xpad[index]
+            larger = (candidate > y).astype(index_type)
+            winner += larger * (index_type(k) - winner)  # = k where larger (arithmetic: masked writes are slow)
+            xp.maximum(y, candidate, out=y)
+        ctx.save_for_backward(winner)
+        ctx.padded_shape, ctx.kernel, ctx.stride, ctx.padding = xpad.shape, kernel, stride, padding
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         xp = get_array_module(grad)
-        xpad, y = ctx.saved
-        dx = xp.zeros(xpad.shape, dtype=grad.dtype)
-        routed = xp.zeros(y.shape, dtype=bool)  # windows whose max has already taken its gradient
-        for index in _window_slices(ctx.kernel, ctx.stride, y.shape[2:]):
-            first = (xpad[index] == y) & ~routed
-            dx[index] += grad * first
-            routed |= first
+        (winner,) = ctx.saved
+        dx = xp.zeros(ctx.padded_shape, dtype=grad.dtype)
+        overlapping = ctx.stride[0] < ctx.kernel[0] or ctx.stride[1] < ctx.kernel[1]
+        for k, index in enumerate(_window_slices(ctx.kernel, ctx.stride, grad.shape[2:])):
+            if overlapping:   # windows share pixels: add
+                dx[index] += grad * (winner == k)
+            else:             # each pixel is in one window: write in place
+                xp.multiply(grad, winner == k, out=dx[index])
         return (_unpadded(dx, ctx.padding),)
 
 
