@@ -17,8 +17,8 @@ from typing import Any, Callable, Dict, List
 
 
 def set_threads(n: int) -> None:
-    """Pin OpenBLAS, OpenMP and MKL (and our copy pool) to ``n`` threads: call before importing NumPy/torch."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINITORCH_DEBLUR_THREADS"):
+    """Pin OpenBLAS, OpenMP and MKL to ``n`` threads: call before importing NumPy/torch."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
 
 

@@ -119,3 +119,13 @@ def test_unknown_path_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown path 'winograd'.*im2col"):
         with use_conv_path("winograd"):
             pass
+
+
+def test_pointwise_1x1_path_matches_the_loops() -> None:
+    """1x1 kernels without padding take the batched-GEMM path automatically (SRCNN's middle layer)."""
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((3, 5, 4, 6)), rng.standard_normal((7, 5, 1, 1)), rng.standard_normal(7)
+    assert _fast_path((1, 1), w.shape, x.shape, (0, 0)) == "pointwise"
+    assert _fast_path((1, 1), w.shape, x.shape, (1, 1)) == ""          # padded: shifted runs
+    np.testing.assert_allclose(conv2d(x, w, b).numpy(), ref.conv2d(x, w, b, 1, 0), rtol=1e-10, atol=1e-10)
+    assert_gradcheck(lambda *t: conv2d(*t), [x, w, b], name="conv2d[pointwise]")

@@ -29,8 +29,8 @@ from typing import Any, Iterator, Optional, Tuple, Union
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module, shape_str
 from . import conv_fft
-from .conv_shifted import (ALGORITHMS, conv2d_shifted, conv2d_shifted_input_grad,
-                           conv2d_shifted_weight_grad)
+from .conv_shifted import (ALGORITHMS, conv2d_pointwise, conv2d_pointwise_grads, conv2d_shifted,
+                           conv2d_shifted_input_grad, conv2d_shifted_weight_grad, pointwise)
 
 IntPair = Union[int, Tuple[int, int]]
 
@@ -142,7 +142,8 @@ _forced_path = "auto"
 def use_conv_path(path: str) -> Iterator[None]:
     """Force conv2d's algorithm inside the block: 'im2col' (the reference), 'fft' (conv_fft.py), 'unfold' or
     'fold' (conv_shifted.py); the last three serve stride 1 only, other strides still take im2col. 'auto' (the
-    default) picks fft for stride-1 kernels of at least conv_fft.MIN_KERNEL, else shifted runs for stride 1."""
+    default) picks a batched GEMM for 1x1 kernels without padding, fft where conv_fft.worthwhile says so, else
+    shifted runs for stride 1."""
     global _forced_path
     if path not in CONV_PATHS:
         raise ValueError(f"use_conv_path: unknown path {path!r}; choose one of {', '.join(CONV_PATHS)}")
@@ -155,13 +156,15 @@ def use_conv_path(path: str) -> Iterator[None]:
 
 def _fast_path(stride: Tuple[int, int], weight_shape: Tuple[int, ...], x_shape: Tuple[int, ...],
                padding: Tuple[int, int]) -> Optional[str]:
-    """The path for a conv: None for the im2col reference, 'fft', or '' / 'unfold' / 'fold' for conv_shifted
-    ('' lets it choose by channel counts)."""
+    """The path for a conv: None for the im2col reference, 'pointwise' (1x1, no padding), 'fft', or '' / 'unfold'
+    / 'fold' for conv_shifted ('' lets it choose by channel counts)."""
     if stride != (1, 1) or _forced_path == "im2col":
         return None
     if _forced_path == "auto":
         o, c, kh, kw = weight_shape
         grid = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+        if pointwise((kh, kw), padding):
+            return "pointwise"
         return "fft" if conv_fft.worthwhile(c, o, (kh, kw), grid) else ""
     return _forced_path
 
@@ -183,7 +186,9 @@ class Conv2d(Function):
         kernel = weight.shape[2:]
         ho, wo = out_size("conv2d", x.shape, kernel, stride, padding)
         algorithm = _fast_path(stride, weight.shape, x.shape, padding)
-        if algorithm == "fft":
+        if algorithm == "pointwise":
+            y = conv2d_pointwise(x, weight, bias)
+        elif algorithm == "fft":
             y = conv_fft.conv2d_fft(x, weight, bias, padding)
         elif algorithm is not None:
             y = conv2d_shifted(x, weight, bias, padding, algorithm or None)
@@ -201,7 +206,9 @@ class Conv2d(Function):
         x, weight = ctx.saved
         dx = dw = db = None
         algorithm = _fast_path(ctx.stride, ctx.weight_shape, ctx.x_shape, ctx.padding)
-        if algorithm == "fft":
+        if algorithm == "pointwise":
+            dx, dw = conv2d_pointwise_grads(x, weight, grad)
+        elif algorithm == "fft":
             dx, dw = conv_fft.conv2d_fft_grads(x, weight, grad, ctx.x_shape, ctx.kernel, ctx.padding)
         elif algorithm is not None:
             if ctx.needs_input_grad[0] and ctx.padding[0] < ctx.kernel[0] and ctx.padding[1] < ctx.kernel[1]:
