@@ -1,39 +1,42 @@
-"""Operator speed against PyTorch CPU on the course's layer shapes (a benchmark, not a test).
+"""Operator speed against PyTorch CPU on every conv, norm and pooling layer shape of the course (a benchmark, not a
+test).
 
     python benchmarks/ops.py                 # a plain table
     python benchmarks/ops.py --markdown      # the same table as markdown, for the README
-    python benchmarks/ops.py --threads 4 --repeats 9
+    python benchmarks/ops.py --only win5     # rows whose name contains this text
 
-Each row times forward + backward (gradients for every input) and reports the median of several repeats after
-a warm-up. GFLOP/s counts 2*N*O*C*kh*kw*Ho*Wo per convolution pass, x3 for forward + both gradients; "% peak"
-compares it with a 2048x2048 float32 matmul measured in the same run. "x torch" is our median / PyTorch's median
-with the same number of threads (torch.set_num_threads), the two timed in alternation; it is left out when
-torch does not import. "x torch (best)" is the ratio of the fastest repeats (robust to a busy machine).
-OpenBLAS / OpenMP threads are fixed through the environment *before* NumPy is imported.
+Each row times forward + backward (gradients for every input) at the course batch size (the GAN's layers at
+batch 8). Ours and PyTorch are timed in rounds, never call by call in alternation (a library's BLAS threads keep
+spinning after a call and slow whatever runs next): a few calls of ours, a pause, then a few of PyTorch's; the
+median of a round, the best of 3 rounds (``timing.best_round``). Same thread count on both sides.
+GFLOP/s counts 2*N*O*C*kh*kw*Ho*Wo per convolution pass, x3 for forward + both gradients; "% peak" compares it
+with a 2048^3 float32 matmul measured in the same run. "path" is the conv algorithm our conv2d chose.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import best_round, gemm_peak_gflops, machine, set_threads  # noqa: E402
 
 _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 _parser.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
-_parser.add_argument("--repeats", type=int, default=7, help="timed repeats per row; the median is reported")
 _parser.add_argument("--markdown", action="store_true", help="print a markdown table")
 _parser.add_argument("--only", default="", help="run only rows whose name contains this text")
 ARGS = _parser.parse_args()
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)
+set_threads(ARGS.threads)
 
-import time  # noqa: E402
 from typing import Any, Callable, List, Optional  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import minitorch_deblur as mt  # noqa: E402
-from minitorch_deblur.functional.conv import conv2d, conv_transpose2d  # noqa: E402
-from minitorch_deblur.functional.pool import max_pool2d  # noqa: E402
+from minitorch_deblur.functional.conv import _fast_path, conv2d, conv_transpose2d  # noqa: E402
+from minitorch_deblur.functional.norm import batch_norm, instance_norm  # noqa: E402
+from minitorch_deblur.functional.pool import avg_pool2d, max_pool2d, upsample_nearest2d  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -43,47 +46,14 @@ try:
 except Exception:  # torch is optional: the ratio column is left out
     torch = None
 
-try:
-    from minitorch_deblur.functional.norm import batch_norm  # noqa: E402
-except Exception:  # norm.py not written yet
-    batch_norm = None
 
-
-def median_ms(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up (allocations, BLAS thread start)
+def timed(fn: Callable[[], Any]) -> float:
+    """ms per call: calls sized to ~1 s per round, best of 3 rounds."""
+    start = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e3
-
-
-BEST: dict = {}  # ratio of the fastest repeats (less sensitive to load from other processes than the median)
-
-
-def median_ms_pair(ours: Callable[[], Any], theirs: Optional[Callable[[], Any]], repeats: int) -> tuple:
-    """Median times of ours and of the reference, their repeats interleaved so that load from other processes
-    on the machine hits both alike."""
-    if theirs is None:
-        return median_ms(ours, repeats), None
-    for fn in (ours, ours, theirs, theirs):  # warm-up
-        fn()
-    times: List[List[float]] = [[], []]
-    for _ in range(repeats):
-        for k, fn in enumerate((ours, theirs)):
-            start = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - start)
-    ours_ms, ref_ms = np.asarray(times[0]) * 1e3, np.asarray(times[1]) * 1e3
-    BEST[id(ours)] = float(ours_ms.min() / ref_ms.min())
-    return float(np.median(ours_ms)), float(np.median(ref_ms))
-
-
-def gemm_peak(repeats: int) -> float:
-    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
-    return 2 * 2048 ** 3 / (median_ms(lambda: a @ a, repeats) / 1e3) / 1e9
+    first = time.perf_counter() - start
+    calls = max(3, min(10, int(1.0 / max(first, 1e-4))))
+    return 1e3 * best_round(fn, calls=calls, rounds=3, pause=0.3, warmup=1)
 
 
 def _ours(op: Callable[..., Any], shapes: List[tuple], **params: Any) -> Callable[[], None]:
@@ -113,98 +83,112 @@ def _torch(op: Callable[..., Any], shapes: List[tuple], **params: Any) -> Option
 
 
 def conv_rows() -> List[tuple]:
-    """(name, our fn, torch fn, GFLOP of forward + backward)."""
+    """(name, our fn, torch fn, GFLOP of forward + backward, path)."""
     rows = []
     convs = [  # name, N, C, H, O, k, stride, padding
-        ("mnist conv1 1->32 3x3 @28", 64, 1, 28, 32, 3, 1, 1),
-        ("mnist conv2 32->64 3x3 @14", 64, 32, 14, 64, 3, 1, 1),
-        ("mnist conv3 64->128 3x3 @7", 64, 64, 7, 128, 3, 1, 1),
-        ("srcnn 3->64 9x9 @32", 16, 3, 32, 64, 9, 1, 4),
-        ("srcnn 64->32 1x1 @32", 16, 64, 32, 32, 1, 1, 0),
-        ("srcnn 32->3 5x5 @32", 16, 32, 32, 3, 5, 1, 2),
-        ("unet enc 3->64 k4s2 @96", 8, 3, 96, 64, 4, 2, 1),
-        ("unet enc 64->128 k4s2 @48", 8, 64, 48, 128, 4, 2, 1),
-        ("win5-rb 128->128 7x7 @32", 8, 128, 32, 128, 7, 1, 3),
+        ("cnn 1->32 3x3 @28", 64, 1, 28, 32, 3, 1, 1), ("cnn 32->64 3x3 @14", 64, 32, 14, 64, 3, 1, 1),
+        ("cnn 64->128 3x3 @7", 64, 64, 7, 128, 3, 1, 1),
+        ("srcnn 3->64 9x9 @32", 64, 3, 32, 64, 9, 1, 4), ("srcnn 64->32 1x1 @32", 64, 64, 32, 32, 1, 1, 0),
+        ("srcnn 32->3 5x5 @32", 64, 32, 32, 3, 5, 1, 2),
+        ("cae 3->32 3x3 @32", 32, 3, 32, 32, 3, 1, 1), ("cae 32->64 3x3 @32", 32, 32, 32, 64, 3, 1, 1),
+        ("cae 64->128 3x3 @32", 32, 64, 32, 128, 3, 1, 1), ("cae 128->256 3x3 @16", 32, 128, 16, 256, 3, 1, 1),
+        ("cae 256->128 3x3 @8", 32, 256, 8, 128, 3, 1, 1), ("cae 128->64 3x3 @16", 32, 128, 16, 64, 3, 1, 1),
+        ("cae 64->32 3x3 @32", 32, 64, 32, 32, 3, 1, 1), ("cae 32->3 3x3 @32", 32, 32, 32, 3, 3, 1, 1),
+        ("win5rb 3->32 3x3 @32", 32, 3, 32, 32, 3, 1, 1), ("win5rb 32->64 5x5 @32", 32, 32, 32, 64, 5, 1, 2),
+        ("win5rb 64->128 7x7 @32", 32, 64, 32, 128, 7, 1, 3),
+        ("win5rb 128->128 7x7 @32", 32, 128, 32, 128, 7, 1, 3),
+        ("win5rb 128->3 7x7 @32", 32, 128, 32, 3, 7, 1, 3),
+        ("unet enc 3->64 k4s2 @96", 8, 3, 96, 64, 4, 2, 1), ("unet enc 64->128 k4s2 @48", 8, 64, 48, 128, 4, 2, 1),
+        ("unet enc 128->256 k4s2 @24", 8, 128, 24, 256, 4, 2, 1),
+        ("unet enc 256->512 k4s2 @12", 8, 256, 12, 512, 4, 2, 1),
+        ("patchgan 6->64 k4s2 @96", 8, 6, 96, 64, 4, 2, 1), ("patchgan 256->1 k4s1 @12", 8, 256, 12, 1, 4, 1, 1),
+        ("vgg 3->64 3x3 @96", 8, 3, 96, 64, 3, 1, 1), ("vgg 64->64 3x3 @96", 8, 64, 96, 64, 3, 1, 1),
+        ("vgg 64->128 3x3 @48", 8, 64, 48, 128, 3, 1, 1), ("vgg 128->128 3x3 @48", 8, 128, 48, 128, 3, 1, 1),
+        ("vgg 128->256 3x3 @24", 8, 128, 24, 256, 3, 1, 1), ("vgg 256->256 3x3 @24", 8, 256, 24, 256, 3, 1, 1),
     ]
     for name, n, c, h, o, k, s, p in convs:
         ho = (h + 2 * p - k) // s + 1
         gflop = 3 * 2 * n * o * c * k * k * ho * ho / 1e9
         shapes = [(n, c, h, h), (o, c, k, k), (o,)]
+        path = _fast_path((s, s), (o, c, k, k), (n, c, h, h), (p, p))
+        path = "im2col" if path is None else path or ("fold" if o < c else "unfold")
         rows.append(("conv2d " + name, _ours(conv2d, shapes, stride=s, padding=p),
-                     _torch(TF.conv2d, shapes, stride=s, padding=p) if torch else None, gflop))
+                     _torch(TF.conv2d, shapes, stride=s, padding=p) if torch else None, gflop, path))
     transposed = [  # name, N, Cin, H, Cout, k, stride, padding (output H = 2 H)
         ("unet dec 512->256 k4s2 6->12", 8, 512, 6, 256, 4, 2, 1),
+        ("unet dec 512->128 k4s2 12->24", 8, 512, 12, 128, 4, 2, 1),
+        ("unet dec 256->64 k4s2 24->48", 8, 256, 24, 64, 4, 2, 1),
         ("unet dec 128->3 k4s2 48->96", 8, 128, 48, 3, 4, 2, 1),
     ]
     for name, n, cin, h, cout, k, s, p in transposed:
         gflop = 3 * 2 * n * cin * cout * k * k * h * h / 1e9
         shapes = [(n, cin, h, h), (cin, cout, k, k), (cout,)]
         rows.append(("conv_transpose2d " + name, _ours(conv_transpose2d, shapes, stride=s, padding=p),
-                     _torch(TF.conv_transpose2d, shapes, stride=s, padding=p) if torch else None, gflop))
+                     _torch(TF.conv_transpose2d, shapes, stride=s, padding=p) if torch else None, gflop, "im2col"))
     return rows
 
 
 def other_rows() -> List[tuple]:
-    rows = [("max_pool2d 2x2 64x32x28x28", _ours(max_pool2d, [(64, 32, 28, 28)], kernel_size=2),
-             _torch(TF.max_pool2d, [(64, 32, 28, 28)], kernel_size=2) if torch else None, None)]
-    if batch_norm is not None:
-        shape = (64, 32, 28, 28)
+    rows = []
+    for shape in ((64, 32, 28, 28), (32, 128, 32, 32)):
+        label = "x".join(map(str, shape))
+        rows.append((f"max_pool2d 2x2 {label}", _ours(max_pool2d, [shape], kernel_size=2),
+                     _torch(TF.max_pool2d, [shape], kernel_size=2) if torch else None, None, ""))
+        c = shape[1]
 
-        def ours_bn(x: Any, w: Any, b: Any) -> Any:
-            return batch_norm(x, np.zeros(32, np.float32), np.ones(32, np.float32), w, b, training=True)
+        def ours_bn(x: Any, w: Any, b: Any, c: int = c) -> Any:
+            return batch_norm(x, np.zeros(c, np.float32), np.ones(c, np.float32), w, b, training=True)
 
-        def torch_bn(x: Any, w: Any, b: Any) -> Any:
-            return TF.batch_norm(x, torch.zeros(32), torch.ones(32), w, b, training=True)
-        rows.append(("batch_norm train 64x32x28x28", _ours(ours_bn, [shape, (32,), (32,)]),
-                     _torch(torch_bn, [shape, (32,), (32,)]) if torch else None, None))
+        def torch_bn(x: Any, w: Any, b: Any, c: int = c) -> Any:
+            return TF.batch_norm(x, torch.zeros(c), torch.ones(c), w, b, training=True)
+        rows.append((f"batch_norm train {label}", _ours(ours_bn, [shape, (c,), (c,)]),
+                     _torch(torch_bn, [shape, (c,), (c,)]) if torch else None, None, ""))
+    for shape in ((8, 128, 48, 48), (8, 256, 24, 24)):
+        label = "x".join(map(str, shape))
+        rows.append((f"instance_norm {label}", _ours(instance_norm, [shape]),
+                     _torch(TF.instance_norm, [shape]) if torch else None, None, ""))
+    shape = (8, 6, 96, 96)
+    rows.append(("avg_pool2d 3x3 s2 p1 (no pad count) 8x6x96x96",
+                 _ours(avg_pool2d, [shape], kernel_size=3, stride=2, padding=1, count_include_pad=False),
+                 _torch(TF.avg_pool2d, [shape], kernel_size=3, stride=2, padding=1, count_include_pad=False)
+                 if torch else None, None, ""))
+    rows.append(("upsample nearest x2 32x128x8x8", _ours(upsample_nearest2d, [(32, 128, 8, 8)], scale_factor=2),
+                 _torch(TF.interpolate, [(32, 128, 8, 8)], scale_factor=2, mode="nearest") if torch else None,
+                 None, ""))
     return rows
 
 
 def main() -> int:
-    peak = gemm_peak(ARGS.repeats)
+    info = machine()
+    peak = gemm_peak_gflops()
     rows = [r for r in conv_rows() + other_rows() if ARGS.only in r[0]]
-    results = []
-    for name, ours, theirs, gflop in rows:
-        ms, ref_ms = median_ms_pair(ours, theirs, ARGS.repeats)
-        results.append((name, ms, gflop, ref_ms, BEST.get(id(ours))))
-
-    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
-    head = (f"forward+backward, float32, {ARGS.threads} threads (OMP/OPENBLAS_NUM_THREADS={ARGS.threads}"
-            + (f", torch.set_num_threads({ARGS.threads}), torch {torch.__version__}" if torch else ", torch absent")
-            + f"), NumPy {np.__version__} with {blas.get('name', '?')} {blas.get('version', '')}, "
-            f"median of {ARGS.repeats}; float32 GEMM peak (2048^3 matmul) {peak:.0f} GFLOP/s")
-    cols = ["op", "ms", "GFLOP/s", "% peak"] + (["torch ms", "x torch", "x torch (best)"] if torch else [])
-    lines = []
-    ratios, best_ratios = [], []
-    for name, ms, gflop, ref_ms, best in results:
-        rate = f"{gflop / (ms / 1e3):.0f}" if gflop else "-"
-        pct = f"{100 * gflop / (ms / 1e3) / peak:.0f}%" if gflop else "-"
-        cells = [name, f"{ms:.2f}", rate, pct]
-        if torch:
-            cells += [f"{ref_ms:.2f}", f"{ms / ref_ms:.2f}", f"{best:.2f}"]
-            if gflop:
-                ratios.append(ms / ref_ms)
-                best_ratios.append(best)
-        lines.append(cells)
+    head = (f"{info['cpu']}, {info['cores']} cores; NumPy {np.__version__}, BLAS {info['blas']}; "
+            f"{'PyTorch ' + torch.__version__ if torch else 'no PyTorch'}; {ARGS.threads} threads each; "
+            f"float32 GEMM peak {peak:.0f} GFLOP/s (same run); forward + backward, float32, best of 3 rounds")
+    cols = ["op", "path", "ms", "GFLOP/s", "% peak"] + (["torch ms", "x torch"] if torch else [])
     if ARGS.markdown:
         print(head + "\n")
         print("| " + " | ".join(cols) + " |")
-        print("|" + "|".join(["---"] + ["---:"] * (len(cols) - 1)) + "|")
-        for cells in lines:
-            print("| " + " | ".join(cells) + " |")
+        print("|" + "|".join(["---", "---"] + ["---:"] * (len(cols) - 2)) + "|")
     else:
         print(head)
-        widths = [max(len(c), *(len(row[i]) for row in lines)) for i, c in enumerate(cols)]
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))))
-        for cells in lines:
-            print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
-    if ratios:
-        print(f"\nconvolutions: median x torch {np.median(ratios):.2f}, worst {max(ratios):.2f}; "
-              f"from the best repeats: median {np.median(best_ratios):.2f}, worst {max(best_ratios):.2f}")
-        print(f"load average while running: {', '.join(f'{v:.2f}' for v in os.getloadavg())} "
-              f"(timings are only as quiet as the machine)")
-    if batch_norm is None:
-        print("(batch_norm skipped: minitorch_deblur/functional/norm.py not available)", file=sys.stderr)
+    ratios: dict = {"conv": [], "other": []}
+    for name, ours, theirs, gflop, path in rows:
+        ms = timed(ours)
+        time.sleep(0.5)
+        ref_ms = timed(theirs) if theirs is not None else None
+        time.sleep(0.5)
+        cells = [name, path, f"{ms:.2f}", f"{gflop / (ms / 1e3):.0f}" if gflop else "-",
+                 f"{100 * gflop / (ms / 1e3) / peak:.0f}%" if gflop else "-"]
+        if ref_ms is not None:
+            cells += [f"{ref_ms:.2f}", f"{ms / ref_ms:.2f}"]
+            ratios["conv" if gflop else "other"].append(ms / ref_ms)
+        print(("| " + " | ".join(cells) + " |") if ARGS.markdown else "  ".join(cells), flush=True)
+    if ratios["conv"]:
+        print(f"\nconvolutions: median x torch {np.median(ratios['conv']):.2f}, worst {max(ratios['conv']):.2f}")
+    if ratios["other"]:
+        print(f"norm, pooling, upsampling: worst x torch {max(ratios['other']):.2f}")
+    print(f"load average while running: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
 

@@ -34,11 +34,11 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ..backend import get_array_module, to_device
-from .conv_shifted import CHUNK_BYTES
 
 MIN_KERNEL = 5      # 3x3: the transforms cost more than the flops they save
 MIN_CHANNELS = 16   # 3 -> 64 or 32 -> 3: the GEMM in space is small anyway, the transforms are not
 MAX_GRID = 64       # each 1-D DFT is a matrix product, O(P) per value: big images want an FFT, not this
+CHUNK_BYTES = 32 << 20   # kernel spectra of one block of output channels; smaller blocks make the GEMMs too thin
 
 
 def worthwhile(c_in: int, c_out: int, kernel: Tuple[int, int], grid: Tuple[int, int]) -> bool:
