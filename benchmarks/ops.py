@@ -34,6 +34,7 @@ from typing import Any, Callable, List, Optional  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minitorch_deblur as mt  # noqa: E402
+from minitorch_deblur.functional import conv_strided  # noqa: E402
 from minitorch_deblur.functional.conv import _fast_path, conv2d, conv_transpose2d  # noqa: E402
 from minitorch_deblur.functional.norm import batch_norm, instance_norm  # noqa: E402
 from minitorch_deblur.functional.pool import avg_pool2d, max_pool2d, upsample_nearest2d  # noqa: E402
@@ -112,6 +113,8 @@ def conv_rows() -> List[tuple]:
         shapes = [(n, c, h, h), (o, c, k, k), (o,)]
         path = _fast_path((s, s), (o, c, k, k), (n, c, h, h), (p, p))
         path = "im2col" if path is None else path or ("fold" if o < c else "unfold")
+        if s != 1 and conv_strided.worthwhile(c, (s, s)):
+            path = "space-to-depth"
         rows.append(("conv2d " + name, _ours(conv2d, shapes, stride=s, padding=p),
                      _torch(TF.conv2d, shapes, stride=s, padding=p) if torch else None, gflop, path))
     transposed = [  # name, N, Cin, H, Cout, k, stride, padding (output H = 2 H)

@@ -14,7 +14,7 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 import minitorch_deblur as mt
-from minitorch_deblur.functional import conv_fft, conv_shifted
+from minitorch_deblur.functional import conv_fft, conv_shifted, conv_strided
 from minitorch_deblur.functional.conv import _fast_path, conv2d, use_conv_path
 from minitorch_deblur.gradcheck import assert_gradcheck
 from minitorch_deblur.testing import op_table as T
@@ -110,7 +110,9 @@ def test_automatic_choice_on_the_course_layers() -> None:
     assert conv_shifted.choose(128, 3) == "fold" and conv_shifted.choose(3, 64) == "unfold"
     assert path(64, 3, 9, 32) == ""                # SRCNN's 9x9 from RGB
     assert path(64, 64, 3, 96) == ""               # 3x3s and big images: shifted runs
-    assert path(128, 64, 4, 48, stride=2) is None  # strided: the im2col reference
+    assert path(128, 64, 4, 48, stride=2) is None  # strided: no stride-1 path; conv2d() decides on its own:
+    assert conv_strided.worthwhile(64, (2, 2))     # few channels: space-to-depth phases (U-Net enc2, PatchGAN)
+    assert not conv_strided.worthwhile(128, (2, 2)) and not conv_strided.worthwhile(3, (1, 1))
     with use_conv_path("im2col"):
         assert path(128, 128, 7, 32) is None
 
@@ -129,3 +131,21 @@ def test_pointwise_1x1_path_matches_the_loops() -> None:
     assert _fast_path((1, 1), w.shape, x.shape, (1, 1)) == ""          # padded: shifted runs
     np.testing.assert_allclose(conv2d(x, w, b).numpy(), ref.conv2d(x, w, b, 1, 0), rtol=1e-10, atol=1e-10)
     assert_gradcheck(lambda *t: conv2d(*t), [x, w, b], name="conv2d[pointwise]")
+
+
+@pytest.mark.parametrize("path", ["unfold", "fold", "fft"])
+@pytest.mark.parametrize("shape", [
+    # n, c, o, h, w, kernel, stride, padding: the GAN's 4x4 s2 p1, odd sizes, uneven strides, a window-free tail
+    (2, 3, 4, 8, 8, (4, 4), (2, 2), (1, 1)), (2, 2, 3, 9, 7, (3, 3), (2, 2), (1, 1)),
+    (1, 2, 3, 10, 11, (3, 2), (3, 2), (1, 0)), (2, 3, 2, 7, 6, (2, 3), (2, 3), (0, 1)),
+], ids=lambda s: "s".join(map(str, s[5:7])) if isinstance(s, tuple) else str(s))
+def test_strided_space_to_depth_matches_the_loops(path: str, shape: tuple) -> None:
+    n, c, o, h, w, kernel, stride, padding = shape
+    assert conv_strided.worthwhile(c, stride)
+    rng = np.random.default_rng(2)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, *kernel)), rng.standard_normal(o)
+    with use_conv_path(path):
+        y = conv2d(x, wt, b, stride=stride, padding=padding)
+        np.testing.assert_allclose(y.numpy(), ref.conv2d(x, wt, b, stride, padding), rtol=1e-10, atol=1e-10)
+        assert_gradcheck(lambda *t: conv2d(*t, stride=stride, padding=padding), [x, wt, b],
+                         name=f"conv2d[space-to-depth, {path}] {shape}")

@@ -26,9 +26,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Tuple, Union
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
 from . import conv_fft
+from . import conv_strided
+from .conv_strided import conv2d_space_to_depth
 from .conv_shifted import (ALGORITHMS, conv2d_pointwise, conv2d_pointwise_grads, conv2d_shifted,
                            conv2d_shifted_input_grad, conv2d_shifted_weight_grad, pointwise)
 
@@ -245,8 +247,18 @@ def conv2d(x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,
     """2-D cross-correlation, PyTorch's ``F.conv2d``: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None.
 
     Output (N, O, Ho, Wo) with Ho = floor((H + 2*padding - kh) / stride) + 1 (likewise Wo).
-    ``stride`` and ``padding`` are an int or an (h, w) pair.
+    ``stride`` and ``padding`` are an int or an (h, w) pair. Strided convolutions of few input channels run as a
+    stride-1 conv of the space-to-depth input (conv_strided.py) unless ``use_conv_path('im2col')`` asks for the
+    reference.
     """
+    stride_pair = _pair("conv2d", "stride", stride, 1)
+    if _forced_path != "im2col" and getattr(x, "ndim", 0) == 4 and getattr(weight, "ndim", 0) == 4 \
+            and conv_strided.worthwhile(x.shape[1], stride_pair):
+        _check_conv("conv2d", array_of(x), array_of(weight), array_of(bias), in_axis=1, out_axis=0)
+        padding_pair = _pair("conv2d", "padding", padding, 0)
+        out_size("conv2d", array_of(x).shape, array_of(weight).shape[2:], stride_pair, padding_pair)
+        return conv2d_space_to_depth(x, weight, bias, stride_pair, padding_pair,
+                                     lambda xs, ws, b: Conv2d.apply(xs, ws, b, stride=1, padding=0))
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
 
 
