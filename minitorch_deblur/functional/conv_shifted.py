@@ -32,7 +32,8 @@ from typing import Any, Optional, Tuple
 
 from ..backend import get_array_module
 
-CHUNK_BYTES = 4 << 20   # the largest temporary one chunk of images may need (columns or GEMM output); 1-16 MB measured alike
+CHUNK_BYTES = 16 << 20  # the largest temporary of one chunk of images (columns or GEMM output); fewer, bigger chunks
+#                          keep the fold's kh*kw Python-level adds per chunk cheap
 ALGORITHMS = ("unfold", "fold")
 
 
