@@ -11,8 +11,8 @@ once for both libraries in ``course_models.py``.
 
 Columns: ms per step; the ratio ours / PyTorch; achieved GFLOP/s (the step's FLOPs as PyTorch's FlopCounterMode
 counts them, forward + backward, divided by the step time) and its share of a float32 GEMM peak measured in the same
-run; peak RSS of each process, and "step MB": how far the peak rose above the memory held before the first step
-(the step's own working memory, without the libraries' import cost).
+run; peak RSS of each process once its model is built, and "step MB": how far that peak rose above the memory held
+before the first step (the step's own working memory, without the libraries' import cost).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def worker(lib_name: str, model: str, batch: int, threads: int, seconds: float) -> Dict[str, float]:
     """Runs in a child process: build, warm up, time in rounds, and report one JSON line."""
     sys.path.insert(0, HERE)
-    from timing import best_round, peak_rss_mb, rss_mb
+    from timing import best_round, peak_rss_mb, reset_peak_rss, rss_mb
     from course_models import Lib, make_step
 
     if lib_name == "torch":
@@ -38,6 +38,7 @@ def worker(lib_name: str, model: str, batch: int, threads: int, seconds: float) 
         torch.set_num_threads(threads)
     lib = Lib.torch() if lib_name == "torch" else Lib.ours()
     step, _ = make_step(model, lib, batch)
+    reset_peak_rss()
     before = rss_mb()
     start = time.perf_counter()
     step()

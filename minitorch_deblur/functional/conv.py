@@ -142,10 +142,11 @@ _forced_path = "auto"
 
 @contextmanager
 def use_conv_path(path: str) -> Iterator[None]:
-    """Force conv2d's algorithm inside the block: 'im2col' (the reference), 'fft' (conv_fft.py), 'unfold' or
-    'fold' (conv_shifted.py); the last three serve stride 1 only, other strides still take im2col. 'auto' (the
-    default) picks a batched GEMM for 1x1 kernels without padding, fft where conv_fft.worthwhile says so, else
-    shifted runs for stride 1."""
+    """Force conv2d's algorithm inside the block: 'im2col' (the reference, for every stride), or 'fft'
+    (conv_fft.py), 'unfold' or 'fold' (conv_shifted.py) for the stride-1 convolutions, including those that
+    strided convs of few channels become (conv_strided.py); strided convs of many channels take im2col.
+    'auto' (the default) picks a batched GEMM for 1x1 kernels without padding, fft where conv_fft.worthwhile says
+    so, else shifted runs. A forward pass and its backward use the same path."""
     global _forced_path
     if path not in CONV_PATHS:
         raise ValueError(f"use_conv_path: unknown path {path!r}; choose one of {', '.join(CONV_PATHS)}")
@@ -176,6 +177,7 @@ class Conv2d(Function):
     """y = conv2d(x, W) + b, x (N, C, H, W), W (O, C, kh, kw), b (O,) -> y (N, O, Ho, Wo).
 
     Gradients: dW = dy @ im2col(x).T, db = dy summed over N, Ho, Wo, dx = col2im(W.T @ dy) (a transposed conv).
+    Those are the reference lines; stride-1 convolutions compute the same numbers on a fast path (``_fast_path``).
     """
 
     name = "conv2d"
@@ -200,14 +202,14 @@ class Conv2d(Function):
         # dW needs x (im2col is recomputed in backward rather than keeping the kh*kw times larger columns)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight if ctx.needs_input_grad[0] else None)
         ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel, stride, padding
-        ctx.weight_shape = weight.shape
+        ctx.algorithm = algorithm
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         x, weight = ctx.saved
         dx = dw = db = None
-        algorithm = _fast_path(ctx.stride, ctx.weight_shape, ctx.x_shape, ctx.padding)
+        algorithm = ctx.algorithm
         if algorithm == "pointwise":
             dx, dw = conv2d_pointwise_grads(x, weight, grad)
         elif algorithm == "fft":
