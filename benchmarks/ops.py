@@ -10,7 +10,8 @@ batch 8). Ours and PyTorch are timed in rounds, never call by call in alternatio
 spinning after a call and slow whatever runs next): a few calls of ours, a pause, then a few of PyTorch's; the
 median of a round, the best of 3 rounds (``timing.best_round``). Same thread count on both sides.
 GFLOP/s counts 2*N*O*C*kh*kw*Ho*Wo per convolution pass, x3 for forward + both gradients; "% peak" compares it
-with a 2048^3 float32 matmul measured in the same run. "path" is the conv algorithm our conv2d chose.
+with a 2048^3 float32 matmul measured in the same run. "path" is the conv algorithm our conv2d chose. glibc's malloc
+keeps freed memory for reuse (``backend.reuse_freed_memory``, as in our training command), for both libraries.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from typing import Any, Callable, List, Optional  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minitorch_deblur as mt  # noqa: E402
+from minitorch_deblur.backend import reuse_freed_memory  # noqa: E402
 from minitorch_deblur.functional import conv_strided  # noqa: E402
 from minitorch_deblur.functional.conv import _fast_path, conv2d, conv_transpose2d  # noqa: E402
 from minitorch_deblur.functional.norm import batch_norm, instance_norm  # noqa: E402
@@ -162,6 +164,7 @@ def other_rows() -> List[tuple]:
 
 
 def main() -> int:
+    reuse_freed_memory()  # as our training command does; it applies to both libraries in this process
     info = machine()
     peak = gemm_peak_gflops()
     rows = [r for r in conv_rows() + other_rows() if ARGS.only in r[0]]

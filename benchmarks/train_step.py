@@ -12,7 +12,9 @@ once for both libraries in ``course_models.py``.
 Columns: ms per step; the ratio ours / PyTorch; achieved GFLOP/s (the step's FLOPs as PyTorch's FlopCounterMode
 counts them, forward + backward, divided by the step time) and its share of a float32 GEMM peak measured in the same
 run; peak RSS of each process once its model is built, and "step MB": how far that peak rose above the memory held
-before the first step (the step's own working memory, without the libraries' import cost).
+before the first step (the step's own working memory, without the libraries' import cost). Both processes run with glibc's malloc told to
+keep freed memory for reuse (what ``backend.reuse_freed_memory`` does for our training command); --default-malloc
+turns that off on both sides.
 """
 from __future__ import annotations
 
@@ -54,10 +56,15 @@ def worker(lib_name: str, model: str, batch: int, threads: int, seconds: float) 
     return result
 
 
+# What minitorch_deblur.backend.reuse_freed_memory() does for our training command, given to both sides alike
+REUSE_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(2 ** 31 - 1)}
+
+
 def run_child(lib_name: str, model: str, batch: int, args: argparse.Namespace) -> Optional[Dict[str, float]]:
     cmd = [sys.executable, __file__, "--worker", lib_name, "--models", f"{model}:{batch}",
            "--threads", str(args.threads), "--seconds", str(args.seconds)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    env = dict(os.environ, **({} if args.default_malloc else REUSE_FREED_MEMORY))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         print(f"  {lib_name} {model}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -72,6 +79,9 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", default="", help="also write the results to this file")
     parser.add_argument("--no-torch", action="store_true", help="time ours only")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's malloc as it is (by default both sides keep freed memory for reuse, as "
+                             "our training command does)")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -101,7 +111,8 @@ def main() -> None:
         torch_version = None
     print(f"{info['cpu']}, {info['cores']} cores; NumPy BLAS {info['blas']}; PyTorch {torch_version or '-'} CPU; "
           f"{args.threads} threads each; float32 GEMM peak {peak:.0f} GFLOP/s (same run)")
-    print("each library in its own process, best of 3 rounds (median within a round, 0.5 s pauses)\n")
+    print("each library in its own process, best of 3 rounds (median within a round, 0.5 s pauses); malloc: "
+          + ("glibc's defaults" if args.default_malloc else "freed memory kept for reuse on both sides") + "\n")
     rows: List[Dict[str, object]] = []
     head = ["model", "batch", "ours ms", "torch ms", "x torch", "ours GFLOP/s", "% peak", "torch GFLOP/s",
             "peak RSS ours / torch MB", "step MB ours / torch"]

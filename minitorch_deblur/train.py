@@ -19,7 +19,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import Tensor, no_grad
-from .backend import Generator, resolve_device, to_device
+from .backend import Generator, resolve_device, reuse_freed_memory, to_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import MODELS
 from .optim import Adam, StepLR
@@ -107,6 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .plots import confusion_matrix, plot_confusion, plot_curves
 
     args = parse_args(argv)
+    reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
     resume_meta: Optional[Dict[str, Any]] = None
     if args.resume:
         run_dir = Path(args.resume)

@@ -192,3 +192,12 @@ def test_graph_keeps_saved_arrays_not_every_activation():
     loss.backward()
     np.testing.assert_allclose(kept.grad, 2 * kept.numpy())
     np.testing.assert_allclose(x.grad, 2 * kept.numpy() * 3.0)
+
+
+def test_reuse_freed_memory_takes_effect_on_glibc():
+    """The training command's malloc setting: True on Linux with glibc (this project's machines), harmless twice."""
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's mallopt only")
+    assert backend.reuse_freed_memory() and backend.reuse_freed_memory()
