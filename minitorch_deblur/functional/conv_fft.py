@@ -148,7 +148,7 @@ def conv2d_fft(x: Any, weight: Any, bias: Optional[Any], padding: Tuple[int, int
     for o0 in blocks:   # the kernels' spectra a block of output channels at a time, to bound memory
         o1 = min(o, o0 + blocks.step)
         conj_k = _kernel_spectrum(weight, o0, o1, period, sign=-1)
-        xp.matmul(spec_x, conj_k.transpose(0, 2, 1), out=y_spec[:, :, o0:o1])           # (F, N, block)
+        y_spec[:, :, o0:o1] = xp.matmul(spec_x, conj_k.transpose(0, 2, 1))             # (F, N, block)
     y = inverse(y_spec.reshape(f, n * o), period, (0, 0), (ho, wo), x.dtype).reshape(n, o, ho, wo)
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
