@@ -64,10 +64,11 @@ class Edge:
     each operation saved (as in PyTorch, where the graph holds saved tensors, not every activation).
     """
 
-    __slots__ = ("grad_fn", "shape", "dtype", "requires_grad", "_leaf", "_ref")
+    __slots__ = ("grad_fn", "shape", "dtype", "requires_grad", "version", "_leaf", "_ref")
 
     def __init__(self, t: "Tensor") -> None:
         self.grad_fn, self.shape, self.dtype, self.requires_grad = t.grad_fn, t.shape, t.dtype, t.requires_grad
+        self.version = t._version
         self._leaf = t if t.grad_fn is None else None
         self._ref = None if t.grad_fn is None else weakref.ref(t)
 
@@ -209,6 +210,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad_fn: Optional[Context] = None
         self._retain_grad = False
+        self._version = 0  # bumped by every in-place update (functional/inplace.py)
         if self.requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
 
@@ -378,6 +380,21 @@ def _accumulate(t: Tensor, g: Any) -> None:
     t.grad = g.copy() if t.grad is None else t.grad + g
 
 
+def _check_unchanged(ctx: Context) -> None:
+    """Refuse to run a backward whose saved arrays were changed in place since its forward (PyTorch's check)."""
+    watched = [(f"input {i}", e.tensor(), e.version) for i, e in enumerate(ctx.inputs) if e is not None]
+    watched.append(("output", ctx.output(), 0))
+    for what, t, version in watched:
+        if t is None or t._version == version:
+            continue
+        xp = get_array_module(t.data)
+        if any(hasattr(a, "shape") and xp.may_share_memory(a, t.data) for a in ctx.saved):
+            raise RuntimeError(
+                f"backward(): the {what} of {ctx.function.op_name()} (shape {shape_str(t.shape)}) was modified by an "
+                f"in-place operation after {ctx.function.op_name()} saved it for backward (version {version}, now "
+                f"{t._version}); make the change on a copy (x = x + 1) or before the forward pass")
+
+
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     """The graph walk: run each operation's backward once, after all gradients flowing into its output have been
     summed; leaves (and tensors that asked to ``retain_grad``) accumulate theirs in ``.grad``."""
@@ -396,6 +413,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             )
         if g.dtype != ctx.output_dtype:
             g = g.astype(ctx.output_dtype)
+        _check_unchanged(ctx)
         out = ctx.output()
         if out is not None and out._retain_grad:
             _accumulate(out, g)

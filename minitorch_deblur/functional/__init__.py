@@ -9,7 +9,7 @@ from .elementwise import abs, add, cast, clamp, div, exp, log, maximum, minimum,
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss
 from .norm import batch_norm, instance_norm
-from .reduce import max, mean, min, sum, var  # noqa: A004
+from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var  # noqa: A004
 from .shape import (broadcast_to, cat, concat, flatten, getitem, pad, permute, reshape, squeeze, stack, transpose,
                     unsqueeze)
 

@@ -152,16 +152,16 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi);  dx = g where lo < x < hi, else 0."""
+    """y = min(max(x, lo), hi);  dx = g where lo <= x <= hi (at a bound too, as PyTorch), else 0."""
 
     @staticmethod
     def forward(ctx: Context, x: Any, lo: Optional[float] = None, hi: Optional[float] = None) -> Any:
         xp = get_array_module(x)
         inside = xp.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside &= x > lo
+            inside &= x >= lo
         if hi is not None:
-            inside &= x < hi
+            inside &= x <= hi
         ctx.save_for_backward(inside)
         return xp.clip(x, lo, hi)
 

@@ -1,11 +1,12 @@
-"""Reductions: sum mean max min var over all elements or over ``dim`` (int or tuple), with ``keepdim``."""
+"""Reductions: sum mean amax amin var std over all elements or over ``dim`` (int or tuple), with ``keepdim``;
+max and min with PyTorch's two forms (a value, or (values, indices) over one dim); argmax and argmin."""
 from __future__ import annotations
 
 import builtins
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
 
 Dim = Optional[Union[int, Sequence[int]]]
@@ -98,19 +99,80 @@ def mean(x: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return Mean.apply(x, dim=dim, keepdim=keepdim)
 
 
-def max(x: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over all elements, or over ``dim`` (values only; use ``argmax`` on ``.data`` for indices)."""
+def amax(x: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Maximum values over all elements or over ``dim`` (int or tuple); the gradient is shared by tied maxima."""
     return Max.apply(x, dim=dim, keepdim=keepdim)
 
 
-def min(x: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Minimum: -max(-x)."""
+def amin(x: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Minimum values: -amax(-x)."""
     return -Max.apply(-x, dim=dim, keepdim=keepdim)
 
 
-def var(x: Any, dim: Dim = None, keepdim: bool = False, unbiased: bool = False) -> Tensor:
-    """Variance mean((x - mean)^2), divided by n - 1 when ``unbiased``; composed, so its gradient is free."""
+class MaxMin(NamedTuple):
+    """What ``max(x, dim)`` and ``min(x, dim)`` return, as ``torch.return_types.max``: ``values, indices = ...``."""
+    values: Tensor
+    indices: Tensor
+
+
+def _one_dim(op: str, dim: Any) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{op}(x, dim): dim must be one int, as in PyTorch, got {dim!r}; "
+                        f"for several dims use a{op}(x, dim=(...)), which returns the values only")
+    return dim
+
+
+def max(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """PyTorch's two forms: ``max(x)`` is the largest value (a 0-d tensor); ``max(x, dim)`` is the named tuple
+    ``(values, indices)`` along that dim (``_, pred = logits.max(1)``). Gradients flow through ``values``."""
+    if dim is None:
+        return Max.apply(x)
+    dim = _one_dim("max", dim)
+    return MaxMin(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+
+
+def min(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``min(x)``: the smallest value; ``min(x, dim)``: the named tuple ``(values, indices)``."""
+    if dim is None:
+        return -Max.apply(-x)
+    dim = _one_dim("min", dim)
+    return MaxMin(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+
+
+def _arg(op: str, x: Any, dim: Optional[int], keepdim: bool, largest: bool) -> Tensor:
+    a = array_of(x)
+    if dim is None:   # the index into the flattened tensor, as PyTorch
+        return Tensor(a.argmax() if largest else a.argmin())
+    axis = _axes(op, a.shape, _one_dim(op, dim))[0]
+    index = a.argmax(axis=axis) if largest else a.argmin(axis=axis)
+    return Tensor(get_array_module(a).expand_dims(index, axis) if keepdim else index)
+
+
+def argmax(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest value (the first one on ties), over the flattened tensor or along ``dim``; int64."""
+    return _arg("argmax", x, dim, keepdim, largest=True)
+
+
+def argmin(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest value (the first one on ties), over the flattened tensor or along ``dim``; int64."""
+    return _arg("argmin", x, dim, keepdim, largest=False)
+
+
+def var(x: Any, dim: Dim = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+        correction: Optional[int] = None) -> Tensor:
+    """Variance sum((x - mean)^2) / (n - correction), PyTorch's default correction=1 (Bessel's, unbiased);
+    ``unbiased=False`` or ``correction=0`` divide by n. Composed, so its gradient is free."""
+    if unbiased is not None and correction is not None:
+        raise ValueError("var: give either unbiased= or correction=, not both (unbiased=True is correction=1)")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
     m = mean(x, dim=dim, keepdim=True)
     sq = sum((x - m) ** 2, dim=dim, keepdim=keepdim)
-    n = x.numel() // m.numel()
-    return sq / (n - 1 if unbiased else n)
+    n = array_of(x).size // array_of(m).size
+    return sq / builtins.max(n - correction, 0)
+
+
+def std(x: Any, dim: Dim = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+        correction: Optional[int] = None) -> Tensor:
+    """Standard deviation sqrt(var(...)), with var's correction (default 1, as PyTorch)."""
+    return var(x, dim, unbiased, keepdim, correction=correction) ** 0.5

@@ -10,6 +10,7 @@ from typing import Any
 from ..autograd import Tensor
 from . import activation as A
 from . import elementwise as E
+from . import inplace as I
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
@@ -42,7 +43,8 @@ for _op in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
 Tensor.__hash__ = object.__hash__  # __eq__ is elementwise, so keep identity hashing (tensors in sets and dicts)
 
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.clamp = E.exp, E.log, E.sqrt, E.abs, E.clamp
-Tensor.sum, Tensor.mean, Tensor.max, Tensor.min, Tensor.var = R.sum, R.mean, R.max, R.min, R.var
+Tensor.sum, Tensor.mean, Tensor.max, Tensor.min, Tensor.var, Tensor.std = R.sum, R.mean, R.max, R.min, R.var, R.std
+Tensor.amax, Tensor.amin, Tensor.argmax, Tensor.argmin = R.amax, R.amin, R.argmax, R.argmin
 Tensor.reshape = S.reshape
 Tensor.view = S.reshape
 Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze = S.flatten, S.squeeze, S.unsqueeze
@@ -50,4 +52,10 @@ Tensor.permute, Tensor.transpose = S.permute, S.transpose
 Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))
 Tensor.relu, Tensor.sigmoid, Tensor.tanh = A.relu, A.sigmoid, A.tanh
 Tensor.softmax, Tensor.log_softmax = A.softmax, A.log_softmax
-Tensor.argmax = lambda self, dim=None: Tensor(self.data.argmax(axis=dim))
+
+# in place (inplace.py says when they are allowed); x -= y must not fall back to x = x - y, which rebinds a name only
+Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_ = I.add_, I.sub_, I.mul_, I.div_
+Tensor.copy_, Tensor.fill_, Tensor.zero_, Tensor.clamp_ = I.copy_, I.fill_, I.zero_, I.clamp_
+Tensor.__iadd__, Tensor.__isub__, Tensor.__imul__, Tensor.__itruediv__ = I.add_, I.sub_, I.mul_, I.div_
+Tensor.__float__ = lambda self: float(self.item())   # one-element tensors only, as PyTorch (item() says otherwise)
+Tensor.__int__ = lambda self: int(self.item())

@@ -214,9 +214,20 @@ def _reduce_config(d: DrawInt, f: DrawFloat, tuples: bool = True, lo: int = 1) -
     return {"shape": shape, "dim": _reduce_dim(d, len(shape), tuples), "keepdim": bool(d(0, 1))}
 
 
+def _values(name: str) -> Callable[..., Any]:
+    """max/min: the value over everything (dim None), else the values of (values, indices) over one dim."""
+    def run(x: Any, dim: Any, keepdim: bool) -> Any:
+        if dim is None:
+            return _op("reduce", "a" + name)(x, keepdim=keepdim)
+        return _op("reduce", name)(x, dim, keepdim).values
+    return run
+
+
 def _reduce_row(name: str, ref: Callable[..., np.ndarray], inputs: Callable[..., np.ndarray],
                 tuples: bool = True) -> OpRow:
-    return OpRow(name, 0, "reduce", lambda c, x, _n=name: _op("reduce", _n)(x, dim=c["dim"], keepdim=c["keepdim"]),
+    call = _values(name) if name in ("max", "min") else \
+        (lambda x, dim, keepdim, _n=name: _op("reduce", _n)(x, dim=dim, keepdim=keepdim))
+    return OpRow(name, 0, "reduce", lambda c, x: call(x, c["dim"], c["keepdim"]),
                  lambda d, f: _reduce_config(d, f, tuples), lambda rng, c: [inputs(rng, c["shape"])],
                  lambda c, x: ref(x, axis=_np_axis(c["dim"]), keepdims=c["keepdim"]))
 
@@ -232,10 +243,16 @@ REDUCE = [
     _reduce_row("mean", np.mean, normal),
     _reduce_row("max", np.max, distinct, tuples=False),
     _reduce_row("min", np.min, distinct, tuples=False),
+    _reduce_row("amax", np.max, distinct),
+    _reduce_row("amin", np.min, distinct),
     OpRow("var", 0, "reduce",
           lambda c, x: _op("reduce", "var")(x, dim=c["dim"], keepdim=c["keepdim"], unbiased=c["unbiased"]),
           _var_config, lambda rng, c: [normal(rng, c["shape"])],
           lambda c, x: np.var(x, axis=_np_axis(c["dim"]), keepdims=c["keepdim"], ddof=int(c["unbiased"]))),
+    OpRow("std", 0, "reduce",
+          lambda c, x: _op("reduce", "std")(x, dim=c["dim"], keepdim=c["keepdim"], correction=int(c["unbiased"])),
+          _var_config, lambda rng, c: [normal(rng, c["shape"])],
+          lambda c, x: np.std(x, axis=_np_axis(c["dim"]), keepdims=c["keepdim"], ddof=int(c["unbiased"]))),
 ]
 
 
