@@ -137,6 +137,10 @@ def load_model(path: PathLike, device: str = "cpu") -> Any:
                          "python -m minitorch_deblur.train?")
     model = MODELS[name]()
     load_checkpoint(path, model)
+    for key, value in model.state_dict().items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(f"{path}: weight {key!r} holds NaN or infinite values, so every prediction would be "
+                             "meaningless; it comes from a run that diverged: retrain with a lower --lr")
     return model.to(device).eval()
 
 

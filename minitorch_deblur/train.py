@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import Tensor, no_grad
-from .backend import Generator, resolve_device, reuse_freed_memory, to_device
+from .backend import Generator, get_array_module, resolve_device, reuse_freed_memory, to_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import MODELS
 from .optim import Adam, StepLR
@@ -52,7 +53,40 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.model not in MODELS:
         parser.error(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    problem = _bad_option(args)
+    if problem:
+        parser.error(problem)
     return args
+
+
+def _bad_option(args: argparse.Namespace) -> str:
+    """Why these option values cannot train (refused before anything starts), or ''."""
+    if args.epochs < 1:
+        return f"--epochs must be at least 1, got {args.epochs}"
+    if args.batch_size < 1:
+        return f"--batch-size must be at least 1, got {args.batch_size}"
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        return f"--lr must be a finite number > 0, got {args.lr}"
+    if args.limit < 0:
+        return f"--limit must be 0 (all images) or more, got {args.limit}"
+    if args.lr_step < 0:
+        return f"--lr-step must be 0 (constant lr) or more, got {args.lr_step}"
+    if not (math.isfinite(args.lr_gamma) and args.lr_gamma > 0):
+        return f"--lr-gamma must be a finite number > 0 (it multiplies the lr), got {args.lr_gamma}"
+    return ""
+
+
+class Diverged(RuntimeError):
+    """Training met a non-finite loss or gradient: the step that did, and the last finite loss before it."""
+
+    def __init__(self, step: int, what: str, last_finite: Optional[float]) -> None:
+        self.step, self.what, self.last_finite = step, what, last_finite
+        super().__init__(f"step {step}: {what}")
+
+
+def _finite_grads(parameters: Sequence[Any]) -> bool:
+    """Whether every gradient is finite (one reduction per parameter, on its device)."""
+    return all(p.grad is None or bool(get_array_module(p.grad).isfinite(p.grad).all()) for p in parameters)
 
 
 def load_data(args: argparse.Namespace) -> Tuple[Any, Any]:
@@ -85,14 +119,21 @@ def train_epoch(model: Any, optimizer: Any, loader: Any, bar: Any) -> Tuple[floa
     """One pass over the loader; returns the mean training loss and accuracy (with dropout on)."""
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-    for images, labels in loader:
+    parameters, last_finite = list(model.parameters()), None
+    for step, (images, labels) in enumerate(loader, start=1):
         optimizer.zero_grad()
         logits = model(Tensor(images))
         loss = F.cross_entropy(logits, labels)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise Diverged(step, f"the loss is {value}", last_finite)
         loss.backward()
+        if not _finite_grads(parameters):
+            raise Diverged(step, f"a gradient is not finite (loss {value:.4g})", last_finite)
         optimizer.step()
+        last_finite = value
         n = len(labels)
-        total_loss += loss.item() * n
+        total_loss += value * n
         correct += int((logits.data.argmax(axis=1) == labels).sum())
         seen += n
         bar.update(1)
@@ -155,6 +196,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             save_checkpoint(run_dir / "model.npz", model, optimizer, scheduler,
                             meta={"epoch": epoch, "history": history, "model": args.model})
             _write_metrics(run_dir, args, device, history)
+    except Diverged as error:
+        done = len(history["test_acc"])
+        kept = f"epochs 1..{done} are saved, untouched, in {run_dir}/model.npz" if done else "no epoch was saved"
+        last = f"{error.last_finite:.4g}" if error.last_finite is not None else "none yet"
+        print(f"error: training diverged in epoch {done + 1}, {error}; the last finite loss was {last}. {kept}. "
+              f"Try a lower --lr (this run: {args.lr:g}).", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         done = len(history["test_acc"])
         print(f"\ninterrupted during epoch {done + 1}; epochs 1..{done} are saved in {run_dir}/model.npz. "

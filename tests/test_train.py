@@ -77,3 +77,51 @@ def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
     assert fresh_opt.param_groups[0]["lr"] == 3e-4
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz", fresh)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "--epochs must be at least 1"), ("--batch-size", "0", "--batch-size must be at least 1"),
+    ("--lr", "nan", "--lr must be a finite number > 0"), ("--lr=-1e-3", None, "--lr must be a finite number > 0"),
+    ("--lr", "inf", "--lr must be a finite number > 0"), ("--limit", "-1", "--limit must be 0"),
+    ("--lr-gamma", "0", "--lr-gamma must be a finite number > 0"), ("--lr-step", "-2", "--lr-step must be 0"),
+])
+def test_options_that_cannot_train_are_refused_before_anything_starts(option, value, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["mlp", option] + ([value] if value is not None else []))
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    run = _run(["mlp", "--epochs", "1"], tmp_path, "run")            # 3 steps of 64 images per epoch
+    good = (run / "model.npz").read_bytes()
+    calls = {"n": 0}
+    real = train.F.cross_entropy
+
+    def poisoned(logits, labels, **kw):
+        calls["n"] += 1
+        loss = real(logits, labels, **kw)
+        return loss * float("nan") if calls["n"] == 2 else loss      # step 2 of epoch 2
+    monkeypatch.setattr(train.F, "cross_entropy", poisoned)
+    assert train.main(["mlp", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "diverged in epoch 2, step 2: the loss is nan" in err and "last finite loss was" in err
+    assert "Try a lower --lr" in err and "epochs 1..1 are saved, untouched" in err
+    assert (run / "model.npz").read_bytes() == good
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NumPy's overflow warnings on the way to inf
+def test_a_non_finite_gradient_stops_training_too(tmp_path, capsys):
+    assert train.main(["mlp", "--lr", "1e30", "--limit", "128", "--batch-size", "32", "--no-progress",
+                       "--out", str(tmp_path / "r")]) == 1
+    assert "training diverged in epoch 1" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "model.npz").exists()
+
+
+def test_a_checkpoint_with_nan_weights_is_refused(tmp_path):
+    from minitorch_deblur.checkpoint import load_model
+
+    model = MLP(generator=mt.Generator(0))
+    next(model.parameters()).data[0, 0] = np.nan
+    path = save_checkpoint(tmp_path / "nan.npz", model, meta={"model": "mlp"})
+    with pytest.raises(ValueError, match="NaN or infinite values.*retrain with a lower --lr"):
+        load_model(path)
