@@ -100,6 +100,11 @@ class Context:
         """Keep exactly what backward needs; freed after backward unless ``retain_graph=True``."""
         self.saved = arrays
 
+    @property
+    def saved_tensors(self) -> Tuple[Any, ...]:
+        """PyTorch's name for ``saved``: what forward passed to ``save_for_backward`` (raw arrays here)."""
+        return self.saved
+
     def free(self) -> None:
         self.saved = ()
         self.__dict__.clear()

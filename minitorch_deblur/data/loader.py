@@ -99,11 +99,28 @@ def random_split(dataset: Any, fraction: float, seed: int = 0) -> Tuple[Subset, 
     return Subset(dataset, np.sort(perm[k:])), Subset(dataset, np.sort(perm[:k]))
 
 
+def _as_dataset(data: Any) -> Any:
+    """A dataset as the loader wants it (``ds[index_array] -> tuple of arrays``): datasets pass through; a tuple of
+    arrays becomes ``ArrayDataset(*arrays)``; a list of ``(x, y)`` pairs is stacked into one array per field."""
+    if isinstance(data, tuple) and data and all(hasattr(a, "shape") for a in data):
+        return ArrayDataset(*data)
+    if isinstance(data, list) and data and isinstance(data[0], (tuple, list)):
+        fields = len(data[0])
+        if any(len(item) != fields for item in data):
+            raise ValueError(f"DataLoader: every item of the list must have {fields} fields, like the first")
+        return ArrayDataset(*(np.stack([np.asarray(item[k]) for item in data]) for k in range(fields)))
+    if isinstance(data, list):
+        raise TypeError("DataLoader: a list must hold (x, y) pairs; for a plain array of samples pass "
+                        "ArrayDataset(array) or a tuple (images, labels)")
+    return data
+
+
 class DataLoader:
     """Mini-batches of a dataset: seeded shuffling, ``drop_last``, an optional transform, device transfer.
 
     Args:
-        dataset: ``len(ds)`` and ``ds[index_array] -> tuple of arrays``.
+        dataset: ``len(ds)`` and ``ds[index_array] -> tuple of arrays``; or a tuple of arrays ``(x, y)``, or a
+            list of ``(x, y)`` pairs (stacked once), as with PyTorch's TensorDataset and lists.
         batch_size: rows per batch; the last batch is smaller unless ``drop_last``.
         shuffle: draw a new permutation every epoch from the loader's generator (reproducible for a seed).
         seed / generator: the shuffling randomness (``backend.Generator``); default: the global generator.
@@ -121,7 +138,7 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: pass seed or generator, not both")
-        self.dataset = dataset
+        self.dataset = _as_dataset(dataset)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.generator = generator if generator is not None else (Generator(seed) if seed is not None else None)

@@ -5,14 +5,20 @@
 """
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .dropout import dropout
-from .elementwise import abs, add, cast, clamp, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub  # noqa: A004
+from .elementwise import (abs, add, cast, clamp, div, exp, log, maximum, minimum, mul, neg, pow, sqrt,  # noqa: A004
+                          sub, where)
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss
 from .norm import batch_norm, instance_norm
 from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var  # noqa: A004
-from .shape import (broadcast_to, cat, concat, flatten, getitem, pad, permute, reshape, squeeze, stack, transpose,
-                    unsqueeze)
+from .shape import (broadcast_to, cat, concat, expand, flatten, gather, getitem, pad, permute, repeat, reshape,
+                    squeeze, stack, transpose, unsqueeze)
 
 from .conv import col2im, conv2d, conv_transpose2d, im2col
 from .pool import avg_pool2d, max_pool2d, upsample_nearest2d
 from . import tensor_methods  # noqa: F401,E402  (attaches + - * / @ ** indexing sum ... to Tensor)
+
+
+def __getattr__(name: str) -> object:
+    from ..hints import missing
+    raise missing("nn.functional", name, [n for n in globals() if not n.startswith("_")])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module
 
 
@@ -187,6 +187,22 @@ class Maximum(Function):
         return grad * share, grad * (1 - share)
 
 
+class Where(Function):
+    """y = x where condition else other;  dx = g where condition, d_other = g elsewhere (each unbroadcast)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, other: Any, condition: Any = None) -> Any:
+        ctx.save_for_backward(condition)
+        return get_array_module(x).where(condition, x, other)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        (condition,) = ctx.saved
+        zero = grad.dtype.type(0)
+        xp = get_array_module(grad)
+        return xp.where(condition, grad, zero), xp.where(condition, zero, grad)
+
+
 class Cast(Function):
     """y = x as another dtype;  dx = g cast back."""
 
@@ -258,3 +274,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def cast(x: Any, dtype: Any) -> Tensor:
     return Cast.apply(x, dtype=dtype)
+
+
+def where(condition: Any, x: Any, other: Any) -> Tensor:
+    """PyTorch's ``torch.where(condition, x, other)``: x where condition holds, else other (both broadcast)."""
+    return Where.apply(x, other, condition=array_of(condition).astype(bool))

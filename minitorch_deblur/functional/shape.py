@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, List, Sequence, Tuple, Union
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
 
 
@@ -234,3 +234,40 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
     """Pad the last len(pad)//2 dims; ``pad=(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side."""
     return Pad.apply(x, pad=tuple(int(p) for p in pad), mode=mode, value=value)
+
+
+def gather(x: Any, dim: int, index: Any) -> Tensor:
+    """PyTorch's ``torch.gather``: out[i][j] = x[index[i][j]][j] for dim 0 (likewise for any dim); index has x's
+    number of dims. An integer-array ``getitem``, so its backward adds the gradient back where it was gathered."""
+    xa, ia = array_of(x), array_of(index)
+    if ia.ndim != xa.ndim:
+        raise ValueError(f"gather: index of shape {shape_str(ia.shape)} must have as many dims as the input "
+                         f"{shape_str(xa.shape)}")
+    grids = list(get_array_module(ia).indices(ia.shape, sparse=True))
+    grids[dim % xa.ndim] = ia
+    return getitem(x, tuple(grids))
+
+
+def expand(x: Any, *sizes: Any) -> Tensor:
+    """PyTorch's ``x.expand(*sizes)``: broadcast size-1 dims (and new leading dims) to ``sizes``; -1 keeps a size."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
+    shape = array_of(x).shape
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {shape_str(shape)}; give at least "
+                         f"{len(shape)}")
+    target = tuple(shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    return broadcast_to(x, target)
+
+
+def repeat(x: Any, *repeats: Any) -> Tensor:
+    """PyTorch's ``x.repeat(*repeats)`` (NumPy's tile): the whole tensor repeated r_i times along dim i."""
+    repeats = tuple(repeats[0]) if len(repeats) == 1 and not isinstance(repeats[0], int) else repeats
+    shape = array_of(x).shape
+    if len(repeats) < len(shape):
+        raise ValueError(f"repeat: {len(repeats)} repeats for a tensor of shape {shape_str(shape)}; give one per "
+                         "dim (or more, for new leading dims)")
+    shape = (1,) * (len(repeats) - len(shape)) + tuple(shape)
+    interleaved = tuple(v for r, s in zip(repeats, shape) for v in (1, s))
+    tiled = broadcast_to(reshape(x, interleaved), tuple(v for r, s in zip(repeats, shape) for v in (r, s)))
+    return reshape(tiled, tuple(r * s for r, s in zip(repeats, shape)))

@@ -19,6 +19,22 @@ def _pair(v: IntPair) -> Tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, (int, np.integer)) else (int(v[0]), int(v[1]))
 
 
+def _named_padding(padding: Union[IntPair, str], kernel: Tuple[int, int], stride: Tuple[int, int]) -> IntPair:
+    """PyTorch's padding='valid' (0) and padding='same' (output size = input size: k // 2 for odd kernels)."""
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"Conv2d: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
+        raise ValueError(f"Conv2d: padding='same' needs odd kernel sizes here (kernel {kernel}): an even kernel "
+                         "would need more padding on one side; pad explicitly with F.pad, then padding=0")
+    return (kernel[0] // 2, kernel[1] // 2)
+
+
 class _ConvNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair,
                  padding: IntPair, bias: bool, weight_shape: Tuple[int, ...], generator: Optional[Generator]) -> None:
@@ -50,8 +66,9 @@ class Conv2d(_ConvNd):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
-                 padding: IntPair = 0, bias: bool = True, generator: Optional[Generator] = None) -> None:
+                 padding: Union[IntPair, str] = 0, bias: bool = True, generator: Optional[Generator] = None) -> None:
         kh, kw = _pair(kernel_size)
+        padding = _named_padding(padding, (kh, kw), _pair(stride))
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
                          (out_channels, in_channels, kh, kw), generator)
 

@@ -157,10 +157,22 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None (the next backward writes fresh gradients)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's ``.grad``: None (PyTorch's default; the next backward writes fresh gradients),
+        or zeros in place with ``set_to_none=False``."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad[...] = 0
+
+    def apply(self, fn: Any) -> "Module":
+        """Call ``fn(module)`` on every submodule, children first, then on this one (PyTorch's order); returns
+        self. The usual use: ``model.apply(init_weights)``."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         for p in self.parameters():

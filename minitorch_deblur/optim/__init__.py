@@ -6,9 +6,14 @@
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .clip_grad import clip_grad_norm_, clip_grad_value_
-from .lr_scheduler import ExponentialLR, StepLR
+from .lr_scheduler import CosineAnnealingLR, ExponentialLR, MultiStepLR, StepLR
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "ExponentialLR", "Optimizer", "StepLR", "clip_grad_norm_", "clip_grad_value_",
-           "lr_scheduler"]
+__all__ = ["SGD", "Adam", "AdamW", "CosineAnnealingLR", "ExponentialLR", "MultiStepLR", "Optimizer", "StepLR",
+           "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]
+
+
+def __getattr__(name: str) -> object:
+    from ..hints import missing
+    raise missing("optim", name, __all__)

@@ -55,11 +55,14 @@ class Optimizer:
         """The state dict of one parameter (empty until its first step)."""
         return self.state.setdefault(id(p), {})
 
-    def zero_grad(self) -> None:
-        """Set every parameter's grad to None."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: grad = None (PyTorch's default), or zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
 
     @no_grad()
     def step(self) -> None:
