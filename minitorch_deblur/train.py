@@ -9,12 +9,14 @@ start of every epoch. Ctrl-C stops cleanly; the last finished epoch is already s
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from . import functional as F
 from .autograd import Tensor, no_grad
 from .backend import Generator, get_array_module, resolve_device, reuse_freed_memory, to_device
 from .checkpoint import load_checkpoint, save_checkpoint
+from .data.root import DataError
 from .models import MODELS
 from .optim import Adam, StepLR
 from .summary import summary
@@ -29,8 +32,19 @@ from .summary import summary
 CLASSIFIERS = {"mlp", "cnn"}  # the MNIST track; the restoration models arrive with their issues
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (no usage block): 'python -m minitorch_deblur.train: error: ...'."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: one line on stderr, exit 2, no traceback (unless --debug)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
         prog="python -m minitorch_deblur.train", description="Train a course model on the CPU or a GPU.",
         epilog="models: " + ", ".join(f"{name} ({MODELS[name].__doc__.splitlines()[0]})" for name in MODELS))
     parser.add_argument("model", help="which model: " + ", ".join(MODELS))
@@ -50,6 +64,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N train and test images "
                         "(smoke runs and quick lessons; 0 = all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    return parser
+
+
+RECIPE = ("model", "batch_size", "lr", "lr_step", "lr_gamma", "seed", "limit")  # fixed for a run's lifetime
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.model not in MODELS:
         parser.error(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
@@ -141,23 +164,63 @@ def train_epoch(model: Any, optimizer: Any, loader: Any, bar: Any) -> Tuple[floa
     return total_loss / seen, correct / seen
 
 
+def _resumed_recipe(args: argparse.Namespace) -> Path:
+    """Load the recipe of the run that --resume names into args; refuse options that contradict it."""
+    run_dir = Path(args.resume)
+    if not (run_dir / "metrics.json").is_file() or not (run_dir / "model.npz").is_file():
+        raise UserError(f"--resume {run_dir}: no run there (it needs the metrics.json and model.npz that a training "
+                        "run writes after its first epoch)")
+    saved = json.loads((run_dir / "metrics.json").read_text())["args"]
+    defaults = build_parser().parse_args([args.model])
+    clashes = [f"--{key.replace('_', '-')} {getattr(args, key)} (the run has {saved[key]})" for key in RECIPE
+               if getattr(args, key) != saved[key] and (key == "model" or getattr(args, key) != getattr(defaults, key))]
+    if clashes:
+        raise UserError(f"--resume {run_dir} continues its own recipe; these options contradict it: "
+                        f"{'; '.join(clashes)}. Drop them, or start a new run without --resume")
+    for key in RECIPE:
+        setattr(args, key, saved[key])
+    return run_dir
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command: user errors become one line on stderr and exit 2 (``--debug`` shows the traceback)."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (UserError, DataError, OSError) as error:
+        if args.debug:
+            raise
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            message = f"the disk is full ({error.filename or 'while writing'}); the last finished epoch is saved"
+        else:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"python -m minitorch_deblur.train: error: {message}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data import DataLoader
     from .plots import confusion_matrix, plot_confusion, plot_curves
 
-    args = parse_args(argv)
     reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
-    resume_meta: Optional[Dict[str, Any]] = None
     if args.resume:
-        run_dir = Path(args.resume)
-        saved = json.loads((run_dir / "metrics.json").read_text())["args"]
-        for key in ("model", "batch_size", "lr", "lr_step", "lr_gamma", "seed", "limit"):
-            setattr(args, key, saved[key])  # the recipe is the original run's; --epochs may extend it
+        run_dir = _resumed_recipe(args)
     else:
         run_dir = Path(args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _train(args, run_dir, tqdm, DataLoader, (confusion_matrix, plot_confusion, plot_curves))
+    finally:
+        if created and not (run_dir / "model.npz").exists():   # failed before its first epoch: leave nothing
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _train(args: argparse.Namespace, run_dir: Path, tqdm: Any, DataLoader: Any, plots: Tuple[Any, ...]) -> int:  # noqa: N803
+    confusion_matrix, plot_confusion, plot_curves = plots
+    resume_meta: Optional[Dict[str, Any]] = None
     device = resolve_device(args.device)
 
     generator = Generator(args.seed)
@@ -170,7 +233,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.resume:
         resume_meta = load_checkpoint(run_dir / "model.npz", model, optimizer, scheduler)
         history, first_epoch = resume_meta["history"], resume_meta["epoch"] + 1
-        print(f"resuming {run_dir} after epoch {resume_meta['epoch']}")
+        if first_epoch > args.epochs:
+            print(f"nothing left to do: epoch {resume_meta['epoch']} of {args.epochs} is done "
+                  f"(give --epochs more than {resume_meta['epoch']} to train further)")
+            return 0
+        print(f"resuming {run_dir} after epoch {resume_meta['epoch']}: {args.model}, lr {args.lr:g}, batch "
+              f"{args.batch_size}, lr step {args.lr_step} x{args.lr_gamma:g}, seed {args.seed}, limit {args.limit}")
     model.to(device)
 
     print(f"{args.model} on {device}: {summary(model, (2, 1, 28, 28)) if device == 'cpu' else ''}")

@@ -125,3 +125,42 @@ def test_a_checkpoint_with_nan_weights_is_refused(tmp_path):
     path = save_checkpoint(tmp_path / "nan.npz", model, meta={"model": "mlp"})
     with pytest.raises(ValueError, match="NaN or infinite values.*retrain with a lower --lr"):
         load_model(path)
+
+
+def test_user_errors_are_one_line_exit_2_and_debug_shows_the_traceback(tmp_path, capsys):
+    assert train.main(["mlp", "--resume", str(tmp_path / "nowhere"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: --resume" in err and "no run there" in err and "Traceback" not in err
+    with pytest.raises(train.UserError):
+        train.main(["mlp", "--resume", str(tmp_path / "nowhere"), "--debug"])
+
+
+def test_resume_refuses_options_that_contradict_the_run_and_says_when_it_is_done(tmp_path, capsys):
+    run = _run(["mlp", "--epochs", "1", "--lr", "3e-3"], tmp_path, "run")
+    assert train.main(["cnn", "--resume", str(run), "--no-progress"]) == 2
+    assert "--model cnn (the run has mlp)" in capsys.readouterr().err
+    assert train.main(["mlp", "--resume", str(run), "--lr", "1e-2", "--no-progress"]) == 2
+    assert "--lr 0.01 (the run has 0.003)" in capsys.readouterr().err
+    assert train.main(["mlp", "--resume", str(run), "--lr", "3e-3", "--epochs", "1", "--no-progress"]) == 0
+    assert "nothing left to do: epoch 1 of 1 is done" in capsys.readouterr().out
+
+
+def test_a_run_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    from minitorch_deblur.data.root import DataError
+
+    def broken(args):
+        raise DataError("mnist/train-images-idx3-ubyte.gz fails its checksum (expected md5 f68b3c2d...)")
+    monkeypatch.setattr(train, "load_data", broken)
+    out = tmp_path / "never"
+    assert train.main(["mlp", "--out", str(out), "--no-progress"]) == 2
+    assert "fails its checksum" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_full_disk_is_one_line_too(tmp_path, monkeypatch, capsys):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "model.npz"))
+    monkeypatch.setattr(train, "save_checkpoint", full)
+    assert train.main(["mlp", "--limit", "64", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert "the disk is full" in capsys.readouterr().err
