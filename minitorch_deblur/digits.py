@@ -53,7 +53,14 @@ def read_photo(path: Any) -> np.ndarray:
                 gray, alpha = rgba[..., :3] @ np.float32([0.299, 0.587, 0.114]), rgba[..., 3]
                 over_white, over_black = gray * alpha + 1 - alpha, gray * alpha
                 return over_white if over_white.std() >= over_black.std() else over_black
+            if im.mode.startswith("I;16") or im.mode in ("I", "F"):   # 16-bit or 32-bit gray: convert("L") clips
+                values = np.asarray(im, dtype=np.float32)
+                full_scale = 65535.0 if im.mode.startswith("I;16") or values.max() > 255 else 255.0
+                return np.clip(values / (1.0 if im.mode == "F" and values.max() <= 1 else full_scale), 0, 1)
             return np.asarray(im.convert("L"), dtype=np.float32) / 255
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"{path}: too large to open safely ({error}); Pillow's limit is "
+                         f"{Image.MAX_IMAGE_PIXELS:,} pixels: downscale the photo") from None
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image file Pillow can read (PNG, JPEG, BMP, ...)") from None
     except OSError as error:

@@ -49,9 +49,29 @@ def classify(model: Any, images: np.ndarray, device: str = "cpu") -> np.ndarray:
         return to_device(F.softmax(logits, dim=1).data, "cpu")
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def expand_paths(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Files as given, and each folder replaced by the images directly inside it (sorted); plus one message per
+    folder that holds none."""
+    files, problems = [], []
+    for path in paths:
+        if Path(path).is_dir():
+            inside = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files += inside
+            if not inside:
+                problems.append(f"{path}: a folder with no images in it ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        else:
+            files.append(path)
+    return files, problems
+
+
 def predict_files(paths: Sequence[str], model: Any, device: str = "cpu") -> Tuple[List[Prediction], List[str]]:
-    """Classify each file; returns the predictions and one message per file that could not be classified."""
-    seen, problems = [], []
+    """Classify each file (a folder: the images in it); returns the predictions and one message per file that
+    could not be classified. One bad file never stops the others."""
+    paths, problems = expand_paths(paths)
+    seen = []
     for path in paths:
         try:
             seen.append((path, preprocess(read_photo(path))))
@@ -59,6 +79,8 @@ def predict_files(paths: Sequence[str], model: Any, device: str = "cpu") -> Tupl
             problems.append(str(error))
         except ValueError as error:
             problems.append(str(error) if str(error).startswith(str(path)) else f"{path}: {error}")
+        except Exception as error:  # noqa: BLE001 (whatever else a strange file raises stays that file's problem)
+            problems.append(f"{path}: {type(error).__name__}: {error}")
     if not seen:
         return [], problems
     probabilities = classify(model, np.stack([d.image for _, d in seen]), device)
@@ -92,7 +114,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m minitorch_deblur.predict", description=__doc__.split("\n")[0],
                                      epilog="Exit status: 0 when at least one file was classified, 1 when none "
                                             "could be, 2 for bad arguments or a missing checkpoint.")
-    parser.add_argument("files", nargs="+", help="photos of one handwritten digit each (PNG, JPEG, ...)")
+    parser.add_argument("files", nargs="+", help="photos of one handwritten digit each (PNG, JPEG, ...), or folders "
+                        "of them")
     parser.add_argument("--checkpoint", default=str(PRETRAINED),
                         help="a model.npz written by train (default: the CNN shipped in the package)")
     parser.add_argument("--show", metavar="FIG.png", default=None, help="save a figure of what the model saw")
@@ -120,8 +143,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{message}; skipped", file=sys.stderr)
     for p in predictions:
         print(f"{p.path}: {p.digit} ({100 * p.confidence:.1f}%)")
-    print(f"classified {len(predictions)} of {len(args.files)} files" + (f" ({len(problems)} skipped)" if problems
-                                                                           else ""))
+    print(f"classified {len(predictions)} of {len(predictions) + len(problems)} files"
+          + (f" ({len(problems)} skipped)" if problems else ""))
     if args.show and predictions:
         plot_predictions(predictions, Path(args.show))
         print(f"wrote {args.show}")

@@ -184,3 +184,46 @@ def test_a_tight_crop_keeps_the_bars_of_a_z_shaped_digit():
     lined[20:22, :] = lined[40:42, :] = True                  # two thin lines from side to side
     kept = digits.remove_ruled_lines(lined)
     assert not kept[20:22].all(axis=1).any() and not kept[40:42].all(axis=1).any()
+
+
+# ------------------------------------------------------------------------------------- awkward files
+def test_a_decompression_bomb_gets_its_own_line_and_the_rest_are_classified(mlp_checkpoint, tmp_path, capsys,
+                                                                             monkeypatch):
+    from PIL import Image
+
+    big = tmp_path / "huge.png"
+    Image.new("L", (150, 150), 255).save(big)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)     # 22,500 pixels is over twice the limit: a bomb
+    files = [str(big), str(PHOTOS / "1_thin_plain.png")]
+    assert predict.main(["--checkpoint", str(mlp_checkpoint), "--device", "cpu", *files]) == 0
+    out, err = capsys.readouterr()
+    assert "classified 1 of 2 files (1 skipped)" in out
+    assert f"{big}: too large to open safely" in err and "22500 pixels" in err and "10,000 pixels" in err
+
+
+def test_a_16_bit_grayscale_png_reads_like_its_8_bit_twin(tmp_path):
+    from PIL import Image
+
+    eight = digits.read_photo(PHOTOS / "1_thin_plain.png")
+    path = tmp_path / "deep.png"
+    Image.fromarray(np.round(eight * 65535).astype(np.uint16)).save(path)
+    with Image.open(path) as im:
+        assert im.mode.startswith("I")
+    np.testing.assert_allclose(digits.read_photo(path), eight, atol=1 / 255)
+
+
+def test_a_folder_argument_classifies_the_images_inside(mlp_checkpoint, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("7_pen_gradient.jpg", "1_thin_plain.png"):
+        shutil.copy(PHOTOS / name, folder / name)
+    (folder / "notes.txt").write_text("ignored: not an image suffix")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert predict.main(["--checkpoint", str(mlp_checkpoint), "--device", "cpu", str(folder), str(empty)]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split(":")[0] for line in out.splitlines()[:2]] == [str(folder / "1_thin_plain.png"),
+                                                                      str(folder / "7_pen_gradient.jpg")]
+    assert "classified 2 of 3 files (1 skipped)" in out and f"{empty}: a folder with no images" in err
