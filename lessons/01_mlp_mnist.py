@@ -95,7 +95,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train, test = load_data(args)
+    train, test, source = load_data(args)
+    print(f"data: {source}")
     generator = Generator(args.seed)  # initial weights, then the dropout masks
     model = MLP(generator=generator)
     print(f"1. the MLP, {model.num_parameters():,} parameters (the course's: 235,146):\n"

@@ -140,7 +140,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     show_output_sizes(cnn)
     show_batch_norm(args.seed)
 
-    train, test = load_data(args)
+    train, test, source = load_data(args)
+    print(f"data: {source}")
     print(f"4. the CNN and the MLP, each trained on {len(train):,} images and tested on {len(test):,}: "
           f"Adam 1e-3, batch 64, epochs: {args.epochs}")
     accuracy = {"CNN": train_and_test("CNN", cnn, train, test, args),

@@ -112,13 +112,27 @@ def _finite_grads(parameters: Sequence[Any]) -> bool:
     return all(p.grad is None or bool(get_array_module(p.grad).isfinite(p.grad).all()) for p in parameters)
 
 
-def load_data(args: argparse.Namespace) -> Tuple[Any, Any]:
+def load_data(args: argparse.Namespace) -> Tuple[Any, Any, str]:
+    """(train, test, where they came from). Full MNIST when all four files are there; otherwise the embedded subset
+    for BOTH splits (never the embedded train set with the full test set), with one warning naming the files."""
     from .data import Subset, load_mnist
+    from .data.mnist import dataset_dir, load_embedded_mnist, missing_files, warn_once
+    from .data.root import MissingDataError
 
-    train, test = load_mnist("train", args.data_dir), load_mnist("test", args.data_dir)
+    folder = dataset_dir("mnist", args.data_dir)
+    try:
+        train, test = load_mnist("train", args.data_dir, fallback=False), load_mnist("test", args.data_dir,
+                                                                                     fallback=False)
+        source = f"MNIST from {folder}"
+    except MissingDataError:
+        train, test = load_embedded_mnist("train"), load_embedded_mnist("test")
+        missing = missing_files(folder, "train") + missing_files(folder, "test")
+        warn_once(f"warning: {', '.join(missing)} not in {folder} (and not downloadable): training and testing on "
+                  f"the embedded MNIST subset instead ({len(train):,} / {len(test):,} digits)")
+        source = "the embedded MNIST subset"
     if args.limit:
         train, test = (Subset(d, np.arange(min(args.limit, len(d)))) for d in (train, test))
-    return train, test
+    return train, test, f"{source}: {len(train):,} train / {len(test):,} test images"
 
 
 def evaluate(model: Any, dataset: Any, device: str,
@@ -242,7 +256,8 @@ def _train(args: argparse.Namespace, run_dir: Path, tqdm: Any, DataLoader: Any, 
     model.to(device)
 
     print(f"{args.model} on {device}: {summary(model, (2, 1, 28, 28)) if device == 'cpu' else ''}")
-    train_set, test_set = load_data(args)
+    train_set, test_set, data_source = load_data(args)
+    print(f"data: {data_source}")
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=device)
     predictions = labels = None  # of the last epoch this call evaluates
     try:
@@ -263,7 +278,7 @@ def _train(args: argparse.Namespace, run_dir: Path, tqdm: Any, DataLoader: Any, 
                   f"{test_loss:.4f} acc {100 * test_acc:.2f}% | {seconds:.1f} s")
             save_checkpoint(run_dir / "model.npz", model, optimizer, scheduler,
                             meta={"epoch": epoch, "history": history, "model": args.model})
-            _write_metrics(run_dir, args, device, history)
+            _write_metrics(run_dir, args, device, history, data_source)
     except Diverged as error:
         done = len(history["test_acc"])
         kept = f"epochs 1..{done} are saved, untouched, in {run_dir}/model.npz" if done else "no epoch was saved"
@@ -278,17 +293,18 @@ def _train(args: argparse.Namespace, run_dir: Path, tqdm: Any, DataLoader: Any, 
               f"--epochs {args.epochs}")
         return 130
     if history["test_acc"]:
-        plot_curves(history, run_dir / "curves.png", args.model.upper())
+        plot_curves(history, run_dir / "curves.png", f"{args.model.upper()} on {data_source}")
     if predictions is not None:
         plot_confusion(confusion_matrix(labels, predictions), run_dir / "confusion.png",
-                       f"{args.model.upper()}: test accuracy {100 * history['test_acc'][-1]:.2f}%")
+                       f"{args.model.upper()}: test accuracy {100 * history['test_acc'][-1]:.2f}%\n{data_source}")
         print(f"test accuracy {100 * history['test_acc'][-1]:.2f}%; wrote {run_dir}/model.npz, metrics.json, "
               "curves.png, confusion.png")
     return 0
 
 
-def _write_metrics(run_dir: Path, args: argparse.Namespace, device: str, history: Dict[str, List[float]]) -> None:
-    record = {"model": args.model, "device": device, "args": vars(args), "history": history,
+def _write_metrics(run_dir: Path, args: argparse.Namespace, device: str, history: Dict[str, List[float]],
+                   data_source: str) -> None:
+    record = {"model": args.model, "device": device, "data": data_source, "args": vars(args), "history": history,
               "test_accuracy": history["test_acc"][-1], "seconds_per_epoch": float(np.mean(history["epoch_seconds"]))}
     tmp = run_dir / "metrics.json.tmp"
     tmp.write_text(json.dumps(record, indent=2))

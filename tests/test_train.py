@@ -164,3 +164,34 @@ def test_a_full_disk_is_one_line_too(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(train, "save_checkpoint", full)
     assert train.main(["mlp", "--limit", "64", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     assert "the disk is full" in capsys.readouterr().err
+
+
+def test_metrics_and_figures_say_which_data_trained_the_model(tmp_path, capsys):
+    out = _run(["mlp", "--epochs", "1"], tmp_path, "run")
+    data = json.loads((out / "metrics.json").read_text())["data"]
+    assert data.endswith("192 train / 192 test images") and ("MNIST from" in data or "embedded MNIST subset" in data)
+    assert f"data: {data}" in capsys.readouterr().out
+
+
+def test_one_missing_mnist_file_is_named_once_and_both_splits_fall_back_together(tmp_path, capsys, no_network):
+    import argparse
+    import os
+    from pathlib import Path
+
+    from minitorch_deblur.data import mnist
+
+    root = Path(os.environ.get("MINITORCH_DEBLUR_DATA", "../shared/data")) / "mnist"
+    if not (root / "train-labels-idx1-ubyte.gz").is_file():
+        pytest.skip("needs the full MNIST files (../shared/data/mnist)")
+    (tmp_path / "mnist").mkdir()
+    for name in ("train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / "mnist" / name).symlink_to((root / name).resolve())
+    mnist._WARNED.clear()
+    args = argparse.Namespace(data_dir=str(tmp_path), limit=0)
+    for _ in range(2):
+        train_set, test_set, source = train.load_data(args)
+    assert (len(train_set), len(test_set)) == (5000, 1000) and source.startswith("the embedded MNIST subset")
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "train-images-idx3-ubyte.gz not in" in err
+    mnist.load_mnist("train", tmp_path, download=False), mnist.load_mnist("train", tmp_path, download=False)
+    assert capsys.readouterr().err.count("warning:") == 1

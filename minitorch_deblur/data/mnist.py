@@ -14,7 +14,7 @@ import gzip
 import io
 import sys
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -115,12 +115,28 @@ def load_mnist(split: str = "train", data_dir: Optional[PathLike] = None, downlo
         if not fallback:
             raise
         ds = load_embedded_mnist(split)
-        print(f"warning: MNIST is not in {folder} and could not be downloaded: using the embedded {len(ds):,}-digit "
-              f"{split} subset; for the full set, put the four official .gz files in {folder}/ (or point --data-dir "
-              f"/ ${ENV_DATA} at a folder with mnist/), or run once with internet access", file=sys.stderr)
+        warn_once(f"warning: {', '.join(missing_files(folder, split))} not in {folder} and could not be downloaded: "
+                  f"using the embedded {len(ds):,}-digit {split} subset; for the full set, put the official .gz "
+                  f"files in {folder}/ (or point --data-dir / ${ENV_DATA} at a folder with mnist/), or run once "
+                  "with internet access")
         return ds
     images, labels = _read_pair(folder, FILES[split], split)
     return ArrayDataset(images[:, None], labels, name=f"MNIST {split}", classes=CLASSES)
+
+
+_WARNED: set = set()
+
+
+def warn_once(message: str) -> None:
+    """Print a data warning on stderr once per process (a loader called for train and test says it once)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(message, file=sys.stderr)
+
+
+def missing_files(folder: Path, split: str) -> List[str]:
+    """Which of the split's official files are not in folder (the names a warning should give)."""
+    return [name for name, _, _ in FILES[split] if not (folder / name).is_file()]
 
 
 def load_embedded_mnist(split: str = "train") -> ArrayDataset:
