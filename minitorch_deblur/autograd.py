@@ -379,10 +379,21 @@ def _topological_order(root: Tensor) -> List[Context]:
     return order
 
 
+class Grad(np.ndarray):
+    """What backward writes into ``.grad`` on the CPU: a plain NumPy array (this framework keeps gradients as raw
+    arrays, unlike PyTorch's tensors) that also answers PyTorch's ``p.grad.zero_()``. On a GPU it is a CuPy array."""
+
+    def zero_(self) -> "Grad":
+        """Set every element to 0 in place (``optimizer.zero_grad()`` instead forgets the gradient: None)."""
+        self.fill(0)
+        return self
+
+
 def _accumulate(t: Tensor, g: Any) -> None:
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
-    t.grad = g.copy() if t.grad is None else t.grad + g
+    total = g.copy() if t.grad is None else t.grad + g
+    t.grad = total.view(Grad) if isinstance(total, np.ndarray) else total
 
 
 def _check_unchanged(ctx: Context) -> None:

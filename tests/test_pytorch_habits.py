@@ -252,3 +252,12 @@ def test_names_we_do_not_provide_say_what_to_use_instead():
         mt.optim.RMSprop
     with pytest.raises(AttributeError, match="no minitorch_deblur.linspace in this framework; it has: .*zeros"):
         mt.linspace
+
+
+def test_grad_is_an_array_that_answers_zero_():
+    w = mt.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    assert isinstance(w.grad, np.ndarray) and w.grad.tolist() == [2.0, 4.0]
+    assert w.grad.zero_() is w.grad and not w.grad.any()
+    (w * w).sum().backward()                     # accumulates onto the zeros, as in PyTorch
+    assert w.grad.tolist() == [2.0, 4.0]
