@@ -82,20 +82,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+OPTION_RULES = (  # (option, holds for a value that can train, what it must be)
+    ("epochs", lambda v: v >= 1, "at least 1"),
+    ("batch_size", lambda v: v >= 1, "at least 1"),
+    ("lr", lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
+    ("limit", lambda v: v >= 0, "0 (all images) or more"),
+    ("lr_step", lambda v: v >= 0, "0 (constant lr) or more"),
+    ("lr_gamma", lambda v: math.isfinite(v) and v > 0, "a finite number > 0 (it multiplies the lr)"),
+)
+
+
 def _bad_option(args: argparse.Namespace) -> str:
     """Why these option values cannot train (refused before anything starts), or ''."""
-    if args.epochs < 1:
-        return f"--epochs must be at least 1, got {args.epochs}"
-    if args.batch_size < 1:
-        return f"--batch-size must be at least 1, got {args.batch_size}"
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        return f"--lr must be a finite number > 0, got {args.lr}"
-    if args.limit < 0:
-        return f"--limit must be 0 (all images) or more, got {args.limit}"
-    if args.lr_step < 0:
-        return f"--lr-step must be 0 (constant lr) or more, got {args.lr_step}"
-    if not (math.isfinite(args.lr_gamma) and args.lr_gamma > 0):
-        return f"--lr-gamma must be a finite number > 0 (it multiplies the lr), got {args.lr_gamma}"
+    for name, ok, what in OPTION_RULES:
+        if not ok(getattr(args, name)):
+            return f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}"
     return ""
 
 
