@@ -1,0 +1,92 @@
+"""The restoration models: parameter counts as the course printed them, shapes, Keras's init, and a float64
+gradient check of each whole model (input and every parameter) on a tiny image."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import minitorch_deblur as mt
+from minitorch_deblur.gradcheck import assert_gradcheck
+from minitorch_deblur.models import CAE, SRCNN, Win5RB
+
+pytestmark = pytest.mark.lesson3
+
+
+def _counts(model):
+    learned = sum(p.numel() for p in model.parameters())
+    running = sum(v.size for k, v in model.state_dict().items() if "running" in k)
+    return learned, learned + running
+
+
+@pytest.mark.parametrize("make, learned, keras_total", [
+    (SRCNN, 20_099, 20_099), (CAE, 777_987, 779_395), (Win5RB, 1_276_169, 1_276_879),
+    (lambda **kw: Win5RB(paper=True, **kw), 2_447_625, 2_448_655),
+])
+def test_parameter_counts_and_shapes(make, learned, keras_total):
+    model = make(generator=mt.Generator(0))
+    assert _counts(model) == (learned, keras_total)
+    assert model(mt.zeros(2, 3, 12, 8)).shape == (2, 3, 12, 8)
+
+
+def test_course_b_models_use_kerass_init_and_batch_norm():
+    for model in (CAE(generator=mt.Generator(0)), Win5RB(generator=mt.Generator(0))):
+        for m in model.modules():
+            if isinstance(m, mt.nn.Conv2d):
+                o, c, kh, kw = m.weight.shape
+                assert np.abs(m.weight.data).max() <= math.sqrt(6 / ((c + o) * kh * kw)) + 1e-7
+                assert not m.bias.data.any()
+            if isinstance(m, mt.nn.BatchNorm2d):
+                assert (m.eps, m.momentum) == (1e-3, 0.01)
+
+
+def test_win5rb_adds_its_correction_to_the_input():
+    model = Win5RB(generator=mt.Generator(0)).eval()
+    for m in model.modules():
+        if isinstance(m, mt.nn.BatchNorm2d):
+            m.weight.data[...] = 0          # the last BN's scale at 0: no correction at all
+    x = mt.rand(1, 3, 8, 8, generator=mt.Generator(1))
+    np.testing.assert_allclose(model(x).numpy(), x.numpy())
+
+
+def _double(model):
+    for p in model.parameters():
+        p.data = p.data.astype(np.float64)
+    for m in model.modules():
+        for name, b in m._buffers.items():
+            if b is not None and b.dtype.kind == "f":
+                m._buffers[name] = b.astype(np.float64)
+    return model
+
+
+@pytest.mark.parametrize("make", [SRCNN, CAE, Win5RB], ids=["srcnn", "cae", "win5rb"])
+def test_whole_model_gradcheck_in_float64(make):
+    model = _double(make(generator=mt.Generator(0)).train())
+    params = list(model.named_parameters())
+    x = np.random.default_rng(0).random((2, 3, 4, 4))
+
+    # the parameters enter as gradcheck's inputs: swap them into the model as plain tensors for the call
+    def call(x, *values):
+        saved = {}
+        for (name, p), v in zip(params, values):
+            module, attr = _owner(model, name)
+            saved[name] = module._parameters[attr]
+            module._parameters[attr] = v
+        try:
+            return ((model(x) - 0.5) ** 2).mean()
+        finally:
+            for name, p in saved.items():
+                module, attr = _owner(model, name)
+                module._parameters[attr] = p
+    # directional derivatives for everything bigger than 16 numbers keeps the big models to seconds
+    assert_gradcheck(call, [x] + [p.data for _, p in params], name=f"{make.__name__} end to end",
+                     max_jacobian_numel=16, n_directions=3)
+
+
+def _owner(model, dotted):
+    *path, attr = dotted.split(".")
+    module = model
+    for part in path:
+        module = getattr(module, part)
+    return module, attr
