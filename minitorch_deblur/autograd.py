@@ -12,10 +12,9 @@ operators in ``functional/`` and are attached by ``functional/tensor_methods.py`
 """
 from __future__ import annotations
 
-import weakref
-
 import contextlib
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+import weakref
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -387,6 +386,16 @@ class Grad(np.ndarray):
         """Set every element to 0 in place (``optimizer.zero_grad()`` instead forgets the gradient: None)."""
         self.fill(0)
         return self
+
+
+def forget_grads(tensors: Iterable["Tensor"], set_to_none: bool = True) -> None:
+    """``zero_grad`` for a module and an optimiser: every ``.grad`` to None (PyTorch's default; the next backward
+    writes fresh ones), or to zeros in place with ``set_to_none=False``."""
+    for t in tensors:
+        if set_to_none or t.grad is None:
+            t.grad = None
+        else:
+            t.grad[...] = 0
 
 
 def _accumulate(t: Tensor, g: Any) -> None:

@@ -214,11 +214,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .data import DataLoader
-    from .plots import confusion_matrix, plot_confusion, plot_curves
-
+    """Train into the run folder; a folder this call created is removed again if no epoch finished."""
     reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
     if args.resume:
         run_dir = _resumed_recipe(args)
@@ -227,15 +223,18 @@ def run(args: argparse.Namespace) -> int:
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _train(args, run_dir, tqdm, DataLoader, (confusion_matrix, plot_confusion, plot_curves))
+        return _train(args, run_dir)
     finally:
         if created and not (run_dir / "model.npz").exists():   # failed before its first epoch: leave nothing
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _train(args: argparse.Namespace, run_dir: Path, tqdm: Any, DataLoader: Any, plots: Tuple[Any, ...]) -> int:  # noqa: N803
-    confusion_matrix, plot_confusion, plot_curves = plots
-    resume_meta: Optional[Dict[str, Any]] = None
+def _train(args: argparse.Namespace, run_dir: Path) -> int:
+    from tqdm import tqdm
+
+    from .data import DataLoader
+    from .plots import confusion_matrix, plot_confusion, plot_curves
+
     device = resolve_device(args.device)
 
     generator = Generator(args.seed)

@@ -28,9 +28,7 @@ from typing import Any, Iterator, Optional, Tuple, Union
 
 from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
-from . import conv_fft
-from . import conv_strided
-from .conv_strided import conv2d_space_to_depth
+from . import conv_fft, conv_strided
 from .conv_shifted import (ALGORITHMS, conv2d_pointwise, conv2d_pointwise_grads, conv2d_shifted,
                            conv2d_shifted_input_grad, conv2d_shifted_weight_grad, pointwise)
 
@@ -259,7 +257,7 @@ def conv2d(x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,
         _check_conv("conv2d", array_of(x), array_of(weight), array_of(bias), in_axis=1, out_axis=0)
         padding_pair = _pair("conv2d", "padding", padding, 0)
         out_size("conv2d", array_of(x).shape, array_of(weight).shape[2:], stride_pair, padding_pair)
-        return conv2d_space_to_depth(x, weight, bias, stride_pair, padding_pair,
+        return conv_strided.conv2d_space_to_depth(x, weight, bias, stride_pair, padding_pair,
                                      lambda xs, ws, b: Conv2d.apply(xs, ws, b, stride=1, padding=0))
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
 

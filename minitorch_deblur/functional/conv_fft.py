@@ -77,7 +77,6 @@ def _matrices(length: int, period: int, shift: int, sign: int, out_start: int, o
     return rows_half.astype(real), full.astype(complex_), (inverse_half / period).astype(real)
 
 
-
 def _axis(xp: Any, length: int, period: int, shift: int, sign: int = 1, out_start: int = 0, out_len: int = 0,
           dtype: Any = np.float32) -> Tuple[Any, Any, Any]:
     mats = _matrices(length, period, shift, sign, out_start, out_len, np.dtype(dtype).name)
@@ -114,10 +113,6 @@ def inverse(spec: Any, period: Tuple[int, int], start: Tuple[int, int], size: Tu
     along_h = (cols_back.T / period[0]) @ spec.reshape(period[0], u * b)                         # (h, U*B)
     along_h = xp.ascontiguousarray(along_h.reshape(size[0], u, b).transpose(2, 0, 1))  # (B, h, U)
     return (along_h.view(real_dtype).reshape(b * size[0], 2 * u) @ inv_w).reshape(b, *size)
-
-
-def _complex(dtype: Any) -> Any:
-    return np.result_type(dtype, np.complex64)
 
 
 def _out_blocks(o: int, c: int, f: int, itemsize: int) -> range:

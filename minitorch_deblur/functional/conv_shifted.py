@@ -58,14 +58,14 @@ class _Grid:
         """How many images per chunk keep the largest temporary under CHUNK_BYTES (at least one)."""
         return max(1, min(n, CHUNK_BYTES // max(1, per_image_floats * itemsize)))
 
-    def padded(self, x: Any, n0: int, n1: int, buf: Optional[Any]) -> Any:
-        """Images n0:n1 of x (N, C, H, W), zero-padded, channel-major (C, nb, plane); ``buf`` is reused."""
-        xp = get_array_module(x)
-        nb = n1 - n0
-        if buf is None:
-            buf = xp.zeros((self.c, nb, self.hp + 1, self.wp), dtype=x.dtype)
+    def pad_buffer(self, x: Any, images: int) -> Any:
+        """A zeroed (C, images, Hp + 1, Wp) buffer for ``padded``: its borders stay zero chunk after chunk."""
+        return get_array_module(x).zeros((self.c, images, self.hp + 1, self.wp), dtype=x.dtype)
+
+    def padded(self, x: Any, n0: int, n1: int, buf: Any) -> Any:
+        """Images n0:n1 of x (N, C, H, W), zero-padded, channel-major (C, nb, plane), written into ``buf``."""
         (ph, pw), (h, w) = self.padding, x.shape[2:]
-        out = buf[:, :nb]
+        out = buf[:, :n1 - n0]
         out[:, :, ph:ph + h, pw:pw + w] = x[n0:n1].transpose(1, 0, 2, 3)
         return out
 
@@ -106,15 +106,13 @@ def conv2d_shifted(x: Any, weight: Any, bias: Optional[Any], padding: Tuple[int,
     else:   # rows (i, j, o) of the fold GEMM
         per_image, w_mat = kh * kw * o * g.plane, xp.ascontiguousarray(weight.transpose(2, 3, 0, 1)).reshape(-1, c)
     step = g.chunk(n, per_image, x.dtype.itemsize)
-    pad_buf = cols_buf = None
+    pad_buf = g.pad_buffer(x, step)
+    cols_buf = xp.empty(per_image * step, dtype=x.dtype) if algorithm == "unfold" else None
     for n0 in range(0, n, step):
         n1 = min(n, n0 + step)
         xpad = g.padded(x, n0, n1, pad_buf)
-        pad_buf = xpad if pad_buf is None else pad_buf
         nb = n1 - n0
         if algorithm == "unfold":
-            if cols_buf is None:
-                cols_buf = xp.empty(per_image * step, dtype=x.dtype)
             grid = (w_mat @ g.unfold(xpad, cols_buf)).reshape(o, nb, g.run)
         else:
             z = (w_mat @ xpad.reshape(c, nb * g.plane)).reshape(kh, kw, o, nb, g.plane)
@@ -152,12 +150,11 @@ def conv2d_shifted_weight_grad(x: Any, grad: Any, kernel: Tuple[int, int], paddi
     cols_buf = xp.empty(per_image * step, dtype=x.dtype)
     grad_buf = xp.zeros((o, step, grad_len), dtype=x.dtype)
     total = xp.zeros((o, c * kh * kw) if algorithm == "unfold" else (c, o * kh * kw), dtype=x.dtype)
-    pad_buf = None
+    pad_buf = g.pad_buffer(x, step)
     for n0 in range(0, n, step):
         n1 = min(n, n0 + step)
         nb = n1 - n0
         xpad = g.padded(x, n0, n1, pad_buf)
-        pad_buf = xpad if pad_buf is None else pad_buf
         g_e = grad_buf[:, :nb]
         g_e[:, :, grad_at:grad_at + g.run].reshape(o, nb, g.ho, g.wp)[:, :, :, :g.wo] = \
             grad[n0:n1].transpose(1, 0, 2, 3)

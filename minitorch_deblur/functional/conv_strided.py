@@ -46,7 +46,7 @@ def conv2d_space_to_depth(x: Any, weight: Any, bias: Optional[Any], stride: Tupl
                           padding: Tuple[int, int], conv2d_stride1: Any) -> Tensor:
     """conv2d(x, weight, bias, stride, padding) through ``conv2d_stride1`` on the phases (see the module doc)."""
     x, weight = as_tensor(x), as_tensor(weight)
-    (n, c, h, w), (o, _, kh, kw) = x.shape, weight.shape
+    (h, w), (kh, kw) = x.shape[2:], weight.shape[2:]
     (sh, sw), (ph, pw) = stride, padding
     ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     qh, qw = _ceil_div(kh, sh), _ceil_div(kw, sw)

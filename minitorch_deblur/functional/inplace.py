@@ -35,37 +35,33 @@ def _update(t: Tensor, op: str, change: Callable[[Any], None]) -> Tensor:
     return t
 
 
-def _operand(t: Tensor, other: Any) -> Any:
-    value = array_of(other)
-    return value if hasattr(value, "shape") else t.data.dtype.type(value)
+def _arithmetic(t: Tensor, op: str, ufunc: str, other: Any, alpha: float = 1.0) -> Tensor:
+    """t = ufunc(t, alpha * other) written into t's own array (same-kind casting, as ``a += b``)."""
+    def change(a: Any) -> None:
+        value = array_of(other)
+        value = value if hasattr(value, "shape") else a.dtype.type(value)
+        getattr(get_array_module(a), ufunc)(a, value if alpha == 1 else value * alpha, out=a)
+    return _update(t, op, change)
 
 
 def add_(t: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
     """t += alpha * other, in place."""
-    def change(a: Any) -> None:
-        a += _operand(t, other) if alpha == 1 else _operand(t, other) * alpha
-    return _update(t, "add_", change)
+    return _arithmetic(t, "add_", "add", other, alpha)
 
 
 def sub_(t: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
     """t -= alpha * other, in place."""
-    def change(a: Any) -> None:
-        a -= _operand(t, other) if alpha == 1 else _operand(t, other) * alpha
-    return _update(t, "sub_", change)
+    return _arithmetic(t, "sub_", "subtract", other, alpha)
 
 
 def mul_(t: Tensor, other: Any) -> Tensor:
     """t *= other, in place."""
-    def change(a: Any) -> None:
-        a *= _operand(t, other)
-    return _update(t, "mul_", change)
+    return _arithmetic(t, "mul_", "multiply", other)
 
 
 def div_(t: Tensor, other: Any) -> Tensor:
     """t /= other, in place."""
-    def change(a: Any) -> None:
-        a /= _operand(t, other)
-    return _update(t, "div_", change)
+    return _arithmetic(t, "div_", "true_divide", other)
 
 
 def copy_(t: Tensor, src: Any) -> Tensor:

@@ -126,7 +126,7 @@ def max(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:  # noq
     """PyTorch's two forms: ``max(x)`` is the largest value (a 0-d tensor); ``max(x, dim)`` is the named tuple
     ``(values, indices)`` along that dim (``_, pred = logits.max(1)``). Gradients flow through ``values``."""
     if dim is None:
-        return Max.apply(x)
+        return amax(x)
     dim = _one_dim("max", dim)
     return MaxMin(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
@@ -134,7 +134,7 @@ def max(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:  # noq
 def min(x: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:  # noqa: A001
     """``min(x)``: the smallest value; ``min(x, dim)``: the named tuple ``(values, indices)``."""
     if dim is None:
-        return -Max.apply(-x)
+        return amin(x)
     dim = _one_dim("min", dim)
     return MaxMin(amin(x, dim, keepdim), argmin(x, dim, keepdim))
 

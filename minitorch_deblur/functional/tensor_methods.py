@@ -62,6 +62,6 @@ Tensor.__int__ = lambda self: int(self.item())
 Tensor.dim = lambda self: self.ndim
 Tensor.clone = lambda self: E.mul(self, 1)            # a new array, gradients flow back through it
 Tensor.contiguous = lambda self: self                 # every array works as it is here
-Tensor.expand, Tensor.repeat, Tensor.gather = S.expand, S.repeat, lambda self, dim, index: S.gather(self, dim, index)
+Tensor.expand, Tensor.repeat, Tensor.gather = S.expand, S.repeat, S.gather
 Tensor.masked_fill = lambda self, mask, value: E.where(mask, value, self)
 Tensor.eq = Tensor.__eq__

@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
 
-from ..autograd import Tensor, array_of
+from ..autograd import Tensor, array_of, forget_grads
 from ..backend import device_of, get_array_module, shape_str, to_device
 from .parameter import Parameter
 
@@ -160,11 +160,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's ``.grad``: None (PyTorch's default; the next backward writes fresh gradients),
         or zeros in place with ``set_to_none=False``."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad[...] = 0
+        forget_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Any) -> "Module":
         """Call ``fn(module)`` on every submodule, children first, then on this one (PyTorch's order); returns

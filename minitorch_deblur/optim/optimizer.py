@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, forget_grads, no_grad
 from ..backend import device_of, get_array_module, to_device
 
 
@@ -57,12 +57,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: grad = None (PyTorch's default), or zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                else:
-                    p.grad[...] = 0
+        forget_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     @no_grad()
     def step(self) -> None:
