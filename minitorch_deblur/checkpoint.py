@@ -130,12 +130,14 @@ def strip_checkpoint(src: PathLike, dst: PathLike) -> Path:
 
 
 def load_model(path: PathLike, device: str = "cpu") -> Any:
-    """Build the model named in the checkpoint's meta['model'] ('cnn', 'mlp'), load its weights; eval mode."""
-    name = checkpoint_meta(path).get("model")
+    """Build the model named in the checkpoint's meta['model'] ('cnn', 'srcnn', ...) with its meta['model_options'],
+    load its weights; eval mode."""
+    meta = checkpoint_meta(path)
+    name = meta.get("model")
     if name not in MODELS:
         raise ValueError(f"{path}: meta['model'] is {name!r}, not one of {', '.join(MODELS)}; was it written by "
                          "python -m minitorch_deblur.train?")
-    model = MODELS[name]()
+    model = MODELS[name](**meta.get("model_options", {}))
     load_checkpoint(path, model)
     for key, value in model.state_dict().items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():

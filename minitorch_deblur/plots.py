@@ -57,3 +57,52 @@ def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[s
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
+    """Two panels: train / validation / test MSE per epoch (log scale), and test PSNR beside the input's."""
+    plt = _pyplot()
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    fig, (loss_ax, psnr_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, label, style in (("train_loss", "train", "o-"), ("val_loss", "validation", "s-"),
+                              ("test_mse", "test", "^-")):
+        if key in history:
+            loss_ax.plot(epochs, history[key], style, label=label, markersize=3)
+    loss_ax.axhline(history["input_mse"][-1], color="grey", ls="--", label="degraded input (test)")
+    loss_ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="loss")
+    psnr_ax.plot(epochs, history["test_psnr"], "^-", label="restored", markersize=3)
+    psnr_ax.axhline(history["input_psnr"][-1], color="grey", ls="--", label="degraded input")
+    if "bicubic_psnr" in history:
+        psnr_ax.axhline(history["bicubic_psnr"][-1], color="tab:orange", ls=":", label="bicubic x4")
+    psnr_ax.set(xlabel="epoch", ylabel="PSNR (dB, MAX 1)", title="test PSNR")
+    for ax in (loss_ax, psnr_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_restoration_grid(degraded: np.ndarray, restored: np.ndarray, sharp: np.ndarray, degraded_psnr: Sequence[float],
+                          restored_psnr: Sequence[float], path: Path, title: str) -> None:
+    """Three rows (degraded | restored | sharp) of N images (N, C, H, W) in [0, 1], labelled with their PSNR."""
+    plt = _pyplot()
+    n = len(sharp)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.2), squeeze=False)
+    rows = ((degraded, "degraded", degraded_psnr), (restored, "restored", restored_psnr), (sharp, "sharp", None))
+    for r, (images, label, scores) in enumerate(rows):
+        for i in range(n):
+            ax = axes[r, i]
+            image = np.clip(images[i], 0, 1).transpose(1, 2, 0)
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if scores is not None:
+                ax.set_title(f"{scores[i]:.2f} dB", fontsize=8)
+            if i == 0:
+                ax.set_ylabel(label)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -150,7 +150,7 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path, monk
 
     def broken(args):
         raise DataError("mnist/train-images-idx3-ubyte.gz fails its checksum (expected md5 f68b3c2d...)")
-    monkeypatch.setattr(train, "load_data", broken)
+    monkeypatch.setattr(train.classify, "load_data", broken)
     out = tmp_path / "never"
     assert train.main(["mlp", "--out", str(out), "--no-progress"]) == 2
     assert "fails its checksum" in capsys.readouterr().err and not out.exists()
@@ -161,7 +161,7 @@ def test_a_full_disk_is_one_line_too(tmp_path, monkeypatch, capsys):
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "model.npz"))
-    monkeypatch.setattr(train, "save_checkpoint", full)
+    monkeypatch.setattr(train.loop, "save_checkpoint", full)
     assert train.main(["mlp", "--limit", "64", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     assert "the disk is full" in capsys.readouterr().err
 

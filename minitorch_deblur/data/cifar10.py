@@ -8,7 +8,7 @@ Binary members carry no official per-file MD5 (only the tarball has one): when t
 verified tarball it records their sums and checks them on later reads; hand-placed ones get a structure check
 (exact size, whole records, labels 0..9).
 A partial copy in the binary layout (fewer records per file, like ``<data root>/cifar10-partial/``) loads only with
-``allow_partial=True`` (``--allow-partial-data``), and says how many images it got.
+``allow_partial=True`` (``--allow-partial``), and says how many images it got.
 
 Binary record: 1 label byte, then 3072 bytes = the R, G and B planes, each 32x32 row-major. A pickled batch is
 ``{b'data': uint8 (10000, 3072) in the same plane order, b'labels': [10000 ints]}``; it is unpickled only after its
@@ -90,7 +90,7 @@ def _read_bin_batch(path: Path, allow_partial: bool) -> Tuple[np.ndarray, np.nda
     partial = size < full
     if partial and not allow_partial:
         raise PartialDataError(f"{path} is a partial copy: {size // RECORD_BYTES:,} of {RECORDS_PER_BATCH:,} records. "
-                               "Pass allow_partial=True (--allow-partial-data) to train on it anyway.")
+                               "Pass allow_partial=True (--allow-partial) to train on it anyway.")
     images, labels = parse_records(path.read_bytes(), path)
     return images, labels, partial
 
@@ -176,6 +176,6 @@ def load_cifar10(split: str = "train", data_dir: Optional[PathLike] = None, form
             return load_cifar10(split, data_dir, format, download=False, allow_partial=allow_partial)
         except (MissingDataError, OSError) as exc:
             reason = str(exc)
-    hint = (f"A partial copy exists in {partial_dir}: pass allow_partial=True (--allow-partial-data) to use it."
+    hint = (f"A partial copy exists in {partial_dir}: pass allow_partial=True (--allow-partial) to use it."
             if has_partial else "")
     raise MissingDataError(offline_message(folder, [archive], [BASE_URL], "CIFAR-10", reason, hint))

@@ -32,18 +32,21 @@ KINDS = ("bicubic", "bilinear", "motion", "motion_aa", "trajectory", "gaussian_n
 
 # ------------------------------------------------------------------------------------------------ resampling ---
 
-def resize_down_up(images: Any, scale: int = 4, method: str = "bicubic") -> Any:
+def resize_down_up(images: Any, scale: int = 4, method: str = "bicubic", up: Optional[str] = None) -> Any:
     """Downsample by ``scale`` then upsample back to the original size, with Pillow on uint8 (as the course did).
 
     ``method``: 'bicubic' (what the course document says) or 'bilinear' (what its notebook actually ran). The image
     is rounded to uint8, resized with ``PIL.Image.resize`` (which low-pass filters when shrinking) to
     (W // scale, H // scale) and back to (W, H), and returned as float32 in [0, 1] on the input's device.
+    ``up`` upsamples with another filter (default: ``method``); ``up='bicubic'`` is the classic baseline that a
+    super-resolution model must beat.
     """
     from PIL import Image  # noqa: PLC0415
 
     filters = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
-    if method not in filters:
-        raise ValueError(f"resize_down_up: method must be 'bicubic' or 'bilinear', got {method!r}")
+    up = method if up is None else up
+    if method not in filters or up not in filters:
+        raise ValueError(f"resize_down_up: method and up must be 'bicubic' or 'bilinear', got {method!r}, {up!r}")
     xp = get_array_module(images)
     u8 = to_uint8(images)
     batch = u8 if u8.ndim == 4 else u8[None]
@@ -56,7 +59,7 @@ def resize_down_up(images: Any, scale: int = 4, method: str = "bicubic") -> Any:
     for i in range(n):
         arr = batch[i, 0] if c == 1 else batch[i].transpose(1, 2, 0)
         im = Image.fromarray(np.ascontiguousarray(arr))
-        im = im.resize(small, filters[method]).resize((w, h), filters[method])
+        im = im.resize(small, filters[method]).resize((w, h), filters[up])
         a = np.asarray(im)
         out[i] = a[None] if c == 1 else a.transpose(2, 0, 1)
     res = from_uint8(out if u8.ndim == 4 else out[0])

@@ -72,9 +72,15 @@ def md5sum(path: PathLike, chunk: int = 1 << 20) -> str:
 _verified_in_process: Dict[str, Tuple[int, int, str]] = {}
 
 
-def _stamp_file() -> Path:
+def cache_dir() -> Path:
+    """Where derived files are kept (verification stamps, degraded test sets): ``$MINITORCH_DEBLUR_CACHE``, else
+    ``~/.cache/minitorch_deblur``."""
     base = os.environ.get(ENV_CACHE)
-    return (Path(base).expanduser() if base else DEFAULT_ROOT.expanduser()) / "verified.json"
+    return Path(base).expanduser() if base else DEFAULT_ROOT.expanduser()
+
+
+def _stamp_file() -> Path:
+    return cache_dir() / "verified.json"
 
 
 def _file_key(path: Path) -> Tuple[str, int, int]:
@@ -247,6 +253,14 @@ def fetch_files(
         except (MissingDataError, OSError) as exc:
             reason = str(exc)
     raise MissingDataError(offline_message(folder, missing, mirrors, dataset, reason, hint))
+
+
+def error_line(error: BaseException) -> str:
+    """An error as one line for a command's stderr: its first line, plus a later line that says what to pass
+    (e.g. '... pass allow_partial=True (--allow-partial) to use it.')."""
+    lines = str(error).splitlines() or [type(error).__name__]
+    hints = [line for line in lines[1:] if "(--" in line]
+    return " ".join([lines[0]] + hints[:1])
 
 
 def offline_message(folder: Path, missing: Sequence[Tuple[str, str, Optional[int]]], mirrors: Sequence[str],

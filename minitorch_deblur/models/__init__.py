@@ -1,11 +1,18 @@
-"""The course's models, layer for layer as ../shared/REFERENCE.md gives them."""
+"""The course's models, layer for layer as ../shared/REFERENCE.md gives them.
+
+``MODELS`` maps the names the commands take (``train``, ``evaluate``, ``deblur``, checkpoints) to the classes;
+``CLASSIFIERS`` and ``RESTORATION`` say which task each one belongs to.
+"""
 from .cae import CAE
 from .cnn import CNN
 from .mlp import MLP
 from .srcnn import SRCNN
-from .win5rb import Win5RB
+from .win5rb import Win5RB, Win5RBPaper
 
-MODELS = {"mlp": MLP, "cnn": CNN}   # what `train` trains today; the restoration models join with their task
-RESTORATION = {"srcnn": SRCNN, "cae": CAE, "win5rb": Win5RB}
+CLASSIFIERS = {"mlp": MLP, "cnn": CNN}
+RESTORATION = {"srcnn": SRCNN, "cae": CAE, "win5rb": Win5RB, "win5rb-paper": Win5RBPaper}
+MODELS = {**CLASSIFIERS, **RESTORATION}
+# constructor options that change a model, by model name: train takes them as flags, checkpoints record them
+MODEL_OPTIONS = {"srcnn": ("residual",), "win5rb": ("zero_init_residual",), "win5rb-paper": ("zero_init_residual",)}
 
-__all__ = ["CAE", "CNN", "MLP", "MODELS", "RESTORATION", "SRCNN", "Win5RB"]
+__all__ = ["CAE", "CLASSIFIERS", "CNN", "MLP", "MODELS", "MODEL_OPTIONS", "RESTORATION", "SRCNN", "Win5RB", "Win5RBPaper"]

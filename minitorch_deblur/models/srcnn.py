@@ -3,6 +3,7 @@
 Patch extraction (9x9 conv, 64 maps), non-linear mapping (1x1 conv, 32 maps), reconstruction (5x5 conv back to the
 image channels); 'same' padding so the output has the input's size. It sharpens an image already upscaled to the
 target size (the course: 32 -> 8 -> 32 bilinear on CIFAR-10). PyTorch's default init, as the course ran it.
+``residual=True`` learns the correction instead: output = input + SRCNN(input), the same 20,099 parameters.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from ..backend import Generator
 class SRCNN(nn.Module):
     """(N, C, H, W) upscaled image -> (N, C, H, W) restored image (no output activation)."""
 
-    def __init__(self, channels: int = 3, generator: Optional[Generator] = None) -> None:
+    def __init__(self, channels: int = 3, residual: bool = False, generator: Optional[Generator] = None) -> None:
         super().__init__()
+        self.residual = residual
         self.features = nn.Conv2d(channels, 64, 9, padding=4, generator=generator)   # patch extraction
         self.mapping = nn.Conv2d(64, 32, 1, generator=generator)                     # non-linear mapping
         self.reconstruction = nn.Conv2d(32, channels, 5, padding=2, generator=generator)
 
     def forward(self, x: Any) -> Tensor:
-        return self.reconstruction(self.mapping(self.features(x).relu()).relu())
+        y = self.reconstruction(self.mapping(self.features(x).relu()).relu())
+        return x + y if self.residual else y

@@ -4,6 +4,8 @@
 (1,276,169 learned plus 710 running statistics): Conv32 3x3, Conv64 5x5, Conv128 7x7, Conv128 7x7, each with batch
 norm and ReLU, then Conv 7x7 back to the image channels with batch norm. ``Win5RB(paper=True)`` is the paper's:
 4 x (Conv 128 7x7, BN, ReLU), then Conv 7x7 to the image channels with BN. Keras's init and batch-norm settings.
+``zero_init_residual=True`` sets the last batch norm's scale to 0, so the network starts as the identity instead
+of adding unit-variance noise to the image (what stalls the course recipe on few images; REFERENCE.md).
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ PAPER: Tuple[Tuple[int, int], ...] = ((128, 7),) * 4
 class Win5RB(nn.Module):
     """(N, C, H, W) degraded image -> (N, C, H, W): the input plus the learned correction (any H, W)."""
 
-    def __init__(self, channels: int = 3, paper: bool = False, generator: Optional[Generator] = None) -> None:
+    def __init__(self, channels: int = 3, paper: bool = False, zero_init_residual: bool = False,
+                 generator: Optional[Generator] = None) -> None:
         super().__init__()
         layers: List[nn.Module] = []
         c_in = channels
@@ -31,6 +34,16 @@ class Win5RB(nn.Module):
         layers += [nn.Conv2d(c_in, channels, 7, padding=3, generator=generator), batch_norm(channels)]
         self.correction = nn.Sequential(*layers)
         keras_init_(self, generator)
+        if zero_init_residual:   # start as the identity: the last batch norm's scale at 0 (Goyal et al. 2017)
+            nn.init.zeros_(self.correction[-1].weight)
 
     def forward(self, x: Any) -> Tensor:
         return x + self.correction(x)
+
+
+class Win5RBPaper(Win5RB):
+    """Win5-RB as the paper built it: 4 x (Conv 128 7x7, BN, ReLU), Conv 7x7, BN, plus the input (2,448,655)."""
+
+    def __init__(self, channels: int = 3, zero_init_residual: bool = False,
+                 generator: Optional[Generator] = None) -> None:
+        super().__init__(channels, paper=True, zero_init_residual=zero_init_residual, generator=generator)

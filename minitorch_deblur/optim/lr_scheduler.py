@@ -54,14 +54,18 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """lr = base_lr * gamma ** max(0, epoch - start): constant for ``start`` epochs, then x gamma per epoch.
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+    ``start=0`` is PyTorch's ExponentialLR. Course B's Keras schedule for Win5-RB (constant for 5 epochs, then
+    x e^-0.5 per epoch) is ``ExponentialLR(opt, math.exp(-0.5), start=5)``.
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1, start: int = 0) -> None:
+        self.gamma, self.start = gamma, start
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma ** max(0, self.last_epoch - self.start) for base in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):

@@ -1,0 +1,65 @@
+"""Seeded random crops of ``<data root>/natural-images``: 543 TRAIN photographs, 119 HELD-OUT ones.
+
+The split is by folder and comes from the folder's ``MANIFEST.csv`` (column ``split``: 'train' or 'held-out'),
+never from a random draw, so a held-out photograph can never reach training. Photos are read in manifest order;
+crop ``j`` of a call comes from ``numpy.random.default_rng((seed, j))``: it picks a photo uniformly, then a
+top-left corner uniformly, so the same seed gives the same crops on every machine.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+
+from .images import load_image_uint8
+from .loader import ArrayDataset
+from .root import DataError, MissingDataError, PathLike, data_root
+
+SPLITS = {"train": "train", "held-out": "held-out", "test": "held-out"}
+
+
+def natural_image_files(split: str = "train", data_dir: Optional[PathLike] = None) -> List[Path]:
+    """The photographs of one split ('train', or 'held-out' / 'test'), in manifest order."""
+    if split not in SPLITS:
+        raise ValueError(f"natural_image_files: split must be 'train' or 'held-out', got {split!r}")
+    folder = data_root(data_dir) / "natural-images"
+    manifest = folder / "MANIFEST.csv"
+    if not manifest.is_file():
+        raise MissingDataError(f"{manifest} does not exist: natural-images/ (with its MANIFEST.csv) belongs in the "
+                               "data root (--data-dir or $MINITORCH_DEBLUR_DATA)")
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    files = [folder / row["set"] / row["file"] for row in rows if row["split"].lower() == SPLITS[split]]
+    if not files:
+        raise DataError(f"{manifest} lists no {SPLITS[split]} photographs (column 'split')")
+    return files
+
+
+def natural_image_crops(n: int, size: int = 32, split: str = "train", seed: int = 0,
+                        data_dir: Optional[PathLike] = None) -> ArrayDataset:
+    """``n`` crops (uint8 (n, 3, size, size)) of the ``split`` photographs, as an ``ArrayDataset``.
+
+    Crops are cut from the photos at their own scale; ``ds.photos`` lists the files, ``ds.sources`` the photo
+    index of each crop.
+    """
+    files = natural_image_files(split, data_dir)
+    picks = [np.random.default_rng((seed, j)) for j in range(n)]
+    photo_of = np.array([int(rng.integers(len(files))) for rng in picks], dtype=np.int64)
+    crops = np.empty((n, 3, size, size), dtype=np.uint8)
+    for index in np.unique(photo_of):
+        try:
+            image = load_image_uint8(files[index], "RGB")
+        except OSError as error:
+            raise DataError(f"{files[index]} could not be read as an image ({error}); check it against "
+                            "natural-images/MANIFEST.csv (sha256)") from None
+        _, h, w = image.shape
+        if h < size or w < size:
+            raise DataError(f"{files[index]} is {w}x{h}, smaller than the {size}x{size} crop")
+        for j in np.nonzero(photo_of == index)[0]:
+            y, x = int(picks[j].integers(h - size + 1)), int(picks[j].integers(w - size + 1))
+            crops[j] = image[:, y:y + size, x:x + size]
+    ds = ArrayDataset(crops, name=f"natural-images {SPLITS[split]}: {n:,} crops {size}x{size}")
+    ds.photos, ds.sources = files, photo_of
+    return ds

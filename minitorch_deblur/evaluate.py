@@ -1,0 +1,85 @@
+"""Re-score a checkpoint on the fixed test set:  python -m minitorch_deblur.evaluate runs/cae-course/model.npz
+
+The checkpoint names its model and the degradation it was trained for (``--degradation`` scores another one). For
+a restoration model it prints one row per method: the degraded input, the bicubic baseline (x4 degradations)
+and the model, with PSNR (RGB in [0, 1], MAX 1, mean of per-image values) and SSIM as mean +- standard deviation,
+the MSE (the number course B printed) and the model's time per image. For an MNIST classifier: loss and accuracy.
+Exit status: 0 scored, 2 for a bad checkpoint, missing data or bad options (one line on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Dict, List, Optional, Sequence
+
+from .backend import resolve_device
+from .checkpoint import checkpoint_meta, load_model
+from .data.degrade import KINDS
+from .data.root import DataError, error_line
+from .models import CLASSIFIERS
+from .restoration import Scores, load_test_set, score_model
+
+PROG = "python -m minitorch_deblur.evaluate"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="a model.npz written by train (or a shipped one in pretrained/)")
+    parser.add_argument("--degradation", choices=KINDS, help="default: the one the checkpoint was trained for")
+    parser.add_argument("--limit", type=int, default=0, help="score only the first N test images (0: all)")
+    parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
+    parser.add_argument("--allow-partial", action="store_true", help="score on a partial CIFAR-10 copy")
+    parser.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    return parser
+
+
+def table(rows: Dict[str, Scores], per_image_ms: float) -> str:
+    """Rows of PSNR / SSIM (mean +- std) and MSE per method; the model's time per image in the last row."""
+    lines = [f"{'':10s} {'PSNR dB (mean +- std)':>22s} {'SSIM (mean +- std)':>20s} {'MSE':>9s} {'ms/image':>9s}"]
+    for name, s in rows.items():
+        ms = f"{per_image_ms:9.2f}" if name == "restored" else f"{'':9s}"
+        lines.append(f"{name:10s} {s.psnr.mean():13.2f} +- {s.psnr.std():5.2f} {s.ssim.mean():11.4f} +- "
+                     f"{s.ssim.std():6.4f} {s.mse.mean():9.6f} {ms}")
+    return "\n".join(lines)
+
+
+def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> List[str]:
+    kind = args.degradation or meta.get("degradation")
+    if kind is None:
+        raise ValueError(f"{args.checkpoint} does not say which degradation it was trained for; pass --degradation")
+    test = load_test_set(kind, args.data_dir, args.limit, args.allow_partial)
+    model = load_model(args.checkpoint, device)
+    scores, _ = score_model(model, test.degraded, test.sharp, device, args.batch_size)
+    rows = {**test.baselines, "restored": scores}
+    gain = scores.psnr.mean() - test.baselines["input"].psnr.mean()
+    return [f"{meta['model']} ({args.checkpoint}, trained {meta.get('epoch', '?')} epochs) on {test.source}",
+            table(rows, 1000 * scores.seconds / len(test.sharp)), f"restored - input: {gain:+.2f} dB PSNR, "
+            f"{scores.ssim.mean() - test.baselines['input'].ssim.mean():+.4f} SSIM (device {device})"]
+
+
+def evaluate_classifier(args: argparse.Namespace, meta: Dict, device: str) -> List[str]:
+    from .train.classify import evaluate, load_data
+
+    args.limit = args.limit or 0
+    _, test, source = load_data(args)
+    loss, accuracy, _, _ = evaluate(load_model(args.checkpoint, device), test, device, args.batch_size)
+    return [f"{meta['model']} ({args.checkpoint}) on {source}",
+            f"test loss {loss:.4f}, accuracy {100 * accuracy:.2f}% ({len(test):,} images)"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        meta = checkpoint_meta(args.checkpoint)
+        device = resolve_device(args.device)
+        run = evaluate_classifier if meta.get("model") in CLASSIFIERS else evaluate_restoration
+        print("\n".join(run(args, meta, device)))
+    except (OSError, ValueError, DataError) as error:
+        print(f"{PROG}: error: {error_line(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

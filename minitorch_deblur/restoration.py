@@ -1,0 +1,100 @@
+"""Restoration test sets and scoring, shared by ``train`` (every epoch), ``evaluate`` and the lessons.
+
+The rule (../shared/REFERENCE.md): a fixed test set, degraded once with a fixed seed (``TEST_SEED``) and cached;
+PSNR on RGB in [0, 1] with MAX = 1 as the mean of per-image PSNR, the model's output clipped to [0, 1], SSIM beside
+it, and the degraded input's own scores beside the model's. ``test_mse`` is the mean squared error of the
+unclipped output, the number course B printed (Keras's ``model.evaluate``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from .autograd import Tensor, no_grad
+from .backend import to_device
+from .metrics import psnr, ssim
+
+TEST_SEED = 10_000          # degradations of every test set; training draws from the run's own --seed
+SUPER_RESOLUTION = ("bilinear", "bicubic")
+
+
+@dataclass
+class Scores:
+    """Per-image numbers of one pass over a test set (arrays of shape (N,))."""
+
+    mse: np.ndarray          # unclipped output vs sharp
+    psnr: np.ndarray         # clipped output, dB, MAX = 1
+    ssim: np.ndarray
+    seconds: float           # wall time of the model's forward passes
+
+    def summary(self, prefix: str) -> Dict[str, float]:
+        return {f"{prefix}_mse": float(self.mse.mean()), f"{prefix}_psnr": float(self.psnr.mean()),
+                f"{prefix}_ssim": float(self.ssim.mean())}
+
+
+def score_images(images: np.ndarray, sharp: np.ndarray, seconds: float = 0.0) -> Scores:
+    """Per-image MSE (as given), PSNR and SSIM (of ``images`` clipped to [0, 1]) against ``sharp``."""
+    clipped = np.clip(images, 0.0, 1.0)
+    mse = ((images.astype(np.float64) - sharp) ** 2).reshape(len(sharp), -1).mean(axis=1)
+    return Scores(mse, psnr(clipped, sharp, reduction="none"), ssim(clipped, sharp, reduction="none"), seconds)
+
+
+def restore_batches(model: Any, degraded: np.ndarray, device: str = "cpu", batch_size: int = 100) -> Tuple[
+        np.ndarray, float]:
+    """The model's output (N, C, H, W) float32 on the CPU, unclipped, for a degraded set (eval mode, no graph);
+    and the seconds its forward passes took (including the transfers on a GPU)."""
+    model.eval()
+    out = np.empty(degraded.shape, dtype=np.float32)
+    seconds = 0.0
+    with no_grad():
+        for start in range(0, len(degraded), batch_size):
+            tick = time.perf_counter()
+            y = model(Tensor(to_device(degraded[start:start + batch_size], device)))
+            out[start:start + batch_size] = to_device(y.data, "cpu")
+            seconds += time.perf_counter() - tick
+    return out, seconds
+
+
+def score_model(model: Any, degraded: np.ndarray, sharp: np.ndarray, device: str = "cpu",
+                batch_size: int = 100) -> Tuple[Scores, np.ndarray]:
+    """Scores of the model's output on a degraded test set, and the output itself (unclipped)."""
+    restored, seconds = restore_batches(model, degraded, device, batch_size)
+    return score_images(restored, sharp, seconds), restored
+
+
+@dataclass
+class TestSet:
+    """A fixed, degraded test set: sharp (N, C, H, W) float32, degraded ditto, baselines by name, and a source line."""
+
+    sharp: np.ndarray
+    degraded: np.ndarray
+    baselines: Dict[str, Scores]
+    source: str
+
+
+def load_test_set(kind: str, data_dir: Optional[str] = None, limit: int = 0, allow_partial: bool = False,
+                  dataset: str = "cifar10") -> TestSet:
+    """CIFAR-10 test images degraded with ``kind`` (seed ``TEST_SEED``), cached under the cache folder.
+
+    Baselines: 'input' (the degraded image itself, clipped for PSNR/SSIM) and, for the x4 degradations,
+    'bicubic' (the same low-resolution image upscaled bicubic: the classic super-resolution baseline).
+    """
+    from .data import load_cifar10
+    from .data.degrade import degrade_test_set, resize_down_up
+    from .data.images import from_uint8
+    from .data.root import cache_dir
+
+    if dataset != "cifar10":
+        raise ValueError(f"load_test_set: only 'cifar10' is known, got {dataset!r}")
+    test = load_cifar10("test", data_dir, allow_partial=allow_partial)
+    images = test.images[:limit] if limit else test.images
+    cache = cache_dir() / "degraded" / f"cifar10-test-{len(images)}-{kind}-seed{TEST_SEED}.npz"
+    degraded = degrade_test_set(images, kind, seed=TEST_SEED, cache=cache)
+    sharp = from_uint8(images)
+    baselines = {"input": score_images(degraded, sharp)}
+    if kind in SUPER_RESOLUTION and kind != "bicubic":
+        baselines["bicubic"] = score_images(resize_down_up(sharp, 4, kind, up="bicubic"), sharp)
+    return TestSet(sharp, degraded, baselines, f"{test.name}: {len(images):,} test images, {kind}, seed {TEST_SEED}")

@@ -1,0 +1,207 @@
+"""The command line: options, the course and best recipes of every model, ``--resume`` rules, one-line errors."""
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, NoReturn, Optional, Sequence
+
+from ..backend import reuse_freed_memory
+from ..data.degrade import KINDS
+from ..data.root import DataError, error_line
+from ..models import CLASSIFIERS, MODEL_OPTIONS, MODELS, RESTORATION
+
+PROG = "python -m minitorch_deblur.train"
+
+# Every option a recipe sets, with the value it has unless a recipe or the command line says otherwise.
+COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
+                          "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
+                          "augment": False, "natural_crops": 0, "residual": False, "zero_init_residual": False}
+_COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
+RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
+    # course: what the course ran (../shared/REFERENCE.md); best: the best recipe measured here (README results)
+    "mlp": {"course": {}, "best": {"epochs": 10, "lr_step": 4, "lr_gamma": 0.3}},
+    "cnn": {"course": {}, "best": {"epochs": 10, "lr_step": 4, "lr_gamma": 0.3}},
+    "srcnn": {"course": {"epochs": 100, "degradation": "bilinear", "train_images": 5000},
+              "best": {"epochs": 100, "degradation": "bilinear", "train_images": 5000, "residual": True,
+                       "augment": True, "lr_schedule": "cosine"}},
+    "cae": {"course": _COURSE_B, "best": {**_COURSE_B, "augment": True, "lr_schedule": "cosine"}},
+    "win5rb": {"course": {**_COURSE_B, "lr_schedule": "exp", "lr_step": 5, "lr_gamma": math.exp(-0.5)},
+               "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine"}},
+}
+RECIPES["win5rb-paper"] = RECIPES["win5rb"]
+RESTORATION_ONLY = ("degradation", "train_images", "val_fraction", "augment", "natural_crops")
+MODEL_FLAGS = ("residual", "zero_init_residual")
+RECIPE_KEYS = ("model", "recipe", "seed", "limit") + tuple(COMMON)  # fixed for a run's lifetime (not epochs)
+RECIPE_KEYS = tuple(k for k in RECIPE_KEYS if k != "epochs")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (no usage block): 'python -m minitorch_deblur.train: error: ...'."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: one line on stderr, exit 2, no traceback (unless --debug)."""
+
+
+def _recipe_help(key: str) -> str:
+    """'course: mlp 5, cnn 5, srcnn 100, ...' for one option, from the recipe table."""
+    return ", ".join(f"{m} {RECIPES[m]['course'].get(key, COMMON[key])}" for m in RECIPES if m != "win5rb-paper")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG, description="Train a course model on the CPU or a GPU. Options left out come from --recipe.",
+        epilog="models: " + "; ".join(f"{name} ({MODELS[name].__doc__.splitlines()[0]})" for name in MODELS))
+    parser.add_argument("model", help="which model: " + ", ".join(MODELS))
+    parser.add_argument("--recipe", default="course", choices=["course", "best"],
+                        help="course: what the course ran (default); best: the best recipe measured here")
+    parser.add_argument("--epochs", type=int, help=f"epochs to train (course: {_recipe_help('epochs')})")
+    parser.add_argument("--batch-size", type=int, help=f"mini-batch size (course: {_recipe_help('batch_size')})")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (course: 1e-3)")
+    parser.add_argument("--lr-schedule", choices=["step", "exp", "cosine"],
+                        help="step: x --lr-gamma every --lr-step epochs (0: constant, the course's except Win5-RB); "
+                             "exp: constant for --lr-step epochs, then x --lr-gamma per epoch (Win5-RB's course "
+                             "schedule: 5, e^-0.5); cosine: down to 0 at the last epoch")
+    parser.add_argument("--lr-step", type=int, help="see --lr-schedule (default 0)")
+    parser.add_argument("--lr-gamma", type=float, help="see --lr-schedule (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling, dropout and the "
+                        "training degradations")
+    restoration = parser.add_argument_group("restoration models (srcnn, cae, win5rb)")
+    restoration.add_argument("--degradation", choices=KINDS, help="course: srcnn bilinear (x4 down and up, "
+                             "through PIL), cae and win5rb gaussian_noise (5x5 blur, sigma U[1,4), + 0.02 N(0,1))")
+    restoration.add_argument("--train-images", type=int, help="use the first N CIFAR-10 train images (0: all; "
+                             "course: srcnn 5000)")
+    restoration.add_argument("--val-fraction", type=float, help="hold out the last fraction of the train images "
+                             "for validation, as Keras's validation_split (course: cae, win5rb 0.1)")
+    restoration.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                             help="random flips and 90-degree rotations of the training images")
+    restoration.add_argument("--natural-crops", type=int, help="add N crops of the natural-images TRAIN "
+                             "photographs to the training set (0: none)")
+    restoration.add_argument("--allow-partial", action="store_true", help="train on a partial CIFAR-10 copy "
+                             "(<data root>/cifar10-partial); metrics.json records how many images it had")
+    restoration.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
+                             help="srcnn: output = input + SRCNN(input)")
+    restoration.add_argument("--zero-init-residual", action=argparse.BooleanOptionalAction, default=None,
+                             help="win5rb: start as the identity (the last batch norm's scale at 0)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto: cuda if "
+                        "a GPU and CuPy are usable, else cpu")
+    parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA, else "
+                        "~/.cache/minitorch_deblur)")
+    parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<timestamp>)")
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in this folder")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N train and test images "
+                        "(smoke runs and quick lessons; 0 = all)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse, then fill every option left out from the model's recipe; ``args.explicit`` names those given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.model not in MODELS:
+        parser.error(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    args.explicit = sorted(k for k in COMMON if getattr(args, k) is not None)
+    if args.model in CLASSIFIERS:
+        given = [k for k in RESTORATION_ONLY if k in args.explicit] + (["allow_partial"] if args.allow_partial else [])
+        if given:
+            parser.error(f"--{given[0].replace('_', '-')} applies to the restoration models "
+                         f"({', '.join(RESTORATION)}), not {args.model}")
+    wrong = [k for k in MODEL_FLAGS if k in args.explicit and k not in MODEL_OPTIONS.get(args.model, ())]
+    if wrong:
+        owner = ", ".join(m for m, keys in MODEL_OPTIONS.items() if wrong[0] in keys)
+        parser.error(f"--{wrong[0].replace('_', '-')} applies to {owner}, not {args.model}")
+    recipe = {**COMMON, **RECIPES[args.model][args.recipe]}
+    for key, value in recipe.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    problem = _bad_option(args)
+    if problem:
+        parser.error(problem)
+    return args
+
+
+OPTION_RULES = (  # (option, holds for a value that can train, what it must be)
+    ("epochs", lambda v: v >= 1, "at least 1"),
+    ("batch_size", lambda v: v >= 1, "at least 1"),
+    ("lr", lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
+    ("limit", lambda v: v >= 0, "0 (all images) or more"),
+    ("lr_step", lambda v: v >= 0, "0 (constant lr) or more"),
+    ("lr_gamma", lambda v: math.isfinite(v) and v > 0, "a finite number > 0 (it multiplies the lr)"),
+    ("train_images", lambda v: v >= 0, "0 (all images) or more"),
+    ("val_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("natural_crops", lambda v: v >= 0, "0 (none) or more"),
+)
+
+
+def _bad_option(args: argparse.Namespace) -> str:
+    """Why these option values cannot train (refused before anything starts), or ''."""
+    for name, ok, what in OPTION_RULES:
+        if not ok(getattr(args, name)):
+            return f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}"
+    return ""
+
+
+def _resumed_recipe(args: argparse.Namespace) -> Path:
+    """Load the recipe of the run that --resume names into args; refuse options that contradict it."""
+    run_dir = Path(args.resume)
+    if not (run_dir / "metrics.json").is_file() or not (run_dir / "model.npz").is_file():
+        raise UserError(f"--resume {run_dir}: no run there (it needs the metrics.json and model.npz that a training "
+                        "run writes after its first epoch)")
+    saved = json.loads((run_dir / "metrics.json").read_text())["args"]
+    clashes = [f"--{key.replace('_', '-')} {getattr(args, key)} (the run has {saved[key]})" for key in RECIPE_KEYS
+               if key in saved and getattr(args, key) != saved[key]
+               and (key in ("model",) or key in args.explicit or (key == "recipe" and "--recipe" in sys.argv))]
+    if clashes:
+        raise UserError(f"--resume {run_dir} continues its own recipe; these options contradict it: "
+                        f"{'; '.join(clashes)}. Drop them, or start a new run without --resume")
+    for key in RECIPE_KEYS:
+        setattr(args, key, saved.get(key, getattr(args, key)))
+    return run_dir
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command: user errors become one line on stderr and exit 2 (``--debug`` shows the traceback)."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (UserError, DataError, OSError) as error:
+        if args.debug:
+            raise
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            message = f"the disk is full ({error.filename or 'while writing'}); the last finished epoch is saved"
+        else:
+            message = error_line(error)
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train into the run folder; a folder this call created is removed again if no epoch finished."""
+    from .classify import ClassifyTask
+    from .loop import fit
+    from .restore import RestoreTask
+
+    reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
+    if args.resume:
+        run_dir = _resumed_recipe(args)
+    else:
+        run_dir = Path(args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    args.recipe_keys = RECIPE_KEYS
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return fit(ClassifyTask() if args.model in CLASSIFIERS else RestoreTask(), args, run_dir)
+    finally:
+        if created and not (run_dir / "model.npz").exists():   # failed before its first epoch: leave nothing
+            shutil.rmtree(run_dir, ignore_errors=True)

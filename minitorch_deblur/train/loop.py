@@ -1,0 +1,165 @@
+"""The training loop, which knows nothing of the task: epochs, the progress bar, divergence checks, atomic
+checkpoints, exact resume, clean Ctrl-C and ``metrics.json``.
+
+A task (classify.py, restore.py) supplies what differs, through five methods:
+
+- ``load(args, device) -> str``: read the data; return one line saying what was loaded (it goes in metrics.json).
+- ``batches(epoch) -> iterable``: the training batches of one epoch, reproducible for (seed, epoch).
+- ``step(model, batch) -> (loss Tensor, n, sums)``: the forward pass of one batch; ``sums`` are per-batch totals
+  (e.g. correct predictions) that the loop averages over the epoch as ``train_<key>``.
+- ``evaluate(model) -> {name: float}``: the metrics after each epoch (validation, test).
+- ``finish(model, history, run_dir, data_source) -> str``: figures and tables at the end; returns what it wrote.
+
+It also names ``example_shape`` (the input of the summary table) and ``describe(record) -> str`` (the epoch line).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from ..backend import Generator, get_array_module, resolve_device
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..models import MODEL_OPTIONS, MODELS
+from ..optim import Adam, CosineAnnealingLR, ExponentialLR, StepLR
+from ..summary import summary
+
+
+class Diverged(RuntimeError):
+    """Training met a non-finite loss or gradient: the step that did, and the last finite loss before it."""
+
+    def __init__(self, step: int, what: str, last_finite: Optional[float]) -> None:
+        self.step, self.what, self.last_finite = step, what, last_finite
+        super().__init__(f"step {step}: {what}")
+
+
+def _finite_grads(parameters: Sequence[Any]) -> bool:
+    """Whether every gradient is finite (one reduction per parameter, on its device)."""
+    return all(p.grad is None or bool(get_array_module(p.grad).isfinite(p.grad).all()) for p in parameters)
+
+
+def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar: Any) -> Dict[str, float]:
+    """One pass: zero_grad, ``step(model, batch) -> (loss, n, sums)``, backward, check, optimizer.step().
+
+    Returns {'loss': mean loss, key: sums[key] / images for each key}. Raises ``Diverged`` on the first
+    non-finite loss or gradient, before the optimiser touches the weights.
+    """
+    model.train()
+    totals: Dict[str, float] = {"loss": 0.0}
+    seen, start, last_finite = 0, time.perf_counter(), None
+    parameters = list(model.parameters())
+    for index, batch in enumerate(batches, start=1):
+        optimizer.zero_grad()
+        loss, n, sums = step(model, batch)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise Diverged(index, f"the loss is {value}", last_finite)
+        loss.backward()
+        if not _finite_grads(parameters):
+            raise Diverged(index, f"a gradient is not finite (loss {value:.4g})", last_finite)
+        optimizer.step()
+        last_finite = value
+        totals["loss"] += value * n
+        for key, total in sums.items():
+            totals[key] = totals.get(key, 0.0) + float(total)
+        seen += n
+        bar.update(1)
+        bar.set_postfix(loss=f"{totals['loss'] / seen:.4g}", img_s=f"{seen / (time.perf_counter() - start):.0f}")
+    return {key: total / max(seen, 1) for key, total in totals.items()}
+
+
+def make_scheduler(optimizer: Any, args: argparse.Namespace) -> Optional[Any]:
+    """--lr-schedule: 'step' (x lr_gamma every lr_step epochs; lr_step 0 = constant), 'exp' (constant for lr_step
+    epochs, then x lr_gamma per epoch: course B's Keras schedule) or 'cosine' (down to 0 at the last epoch)."""
+    if args.lr_schedule == "exp":
+        return ExponentialLR(optimizer, args.lr_gamma, start=args.lr_step)
+    if args.lr_schedule == "cosine":
+        return CosineAnnealingLR(optimizer, args.epochs)
+    return StepLR(optimizer, args.lr_step, args.lr_gamma) if args.lr_step else None
+
+
+def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
+    """Train ``MODELS[args.model]`` on ``task`` into ``run_dir``; 0 done, 1 diverged, 130 interrupted."""
+    from tqdm import tqdm
+
+    device = resolve_device(args.device)
+    generator = Generator(args.seed)
+    options = {key: getattr(args, key) for key in MODEL_OPTIONS.get(args.model, ()) if getattr(args, key)}
+    model = MODELS[args.model](generator=generator, **options)
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    scheduler = make_scheduler(optimizer, args)
+    history: Dict[str, List[float]] = {}
+    first_epoch = 1
+    if args.resume:
+        meta = load_checkpoint(run_dir / "model.npz", model, optimizer, scheduler)
+        history, first_epoch = meta["history"], meta["epoch"] + 1
+        if first_epoch > args.epochs:
+            print(f"nothing left to do: epoch {meta['epoch']} of {args.epochs} is done "
+                  f"(give --epochs more than {meta['epoch']} to train further)")
+            return 0
+        print(f"resuming {run_dir} after epoch {meta['epoch']}: " + ", ".join(
+            f"{key} {getattr(args, key)}" for key in args.recipe_keys))
+    model.to(device)
+    print(f"{args.model} on {device}:\n{summary(model, task.example_shape) if device == 'cpu' else ''}")
+    data_source = task.load(args, device)
+    print(f"data: {data_source}")
+    epochs_done = len(history.get("epoch_seconds", []))
+    try:
+        for epoch in range(first_epoch, args.epochs + 1):
+            generator.manual_seed([args.seed, epoch, 1])          # dropout masks of this epoch
+            batches = task.batches(epoch)
+            start = time.perf_counter()
+            with tqdm(total=len(batches), desc=f"epoch {epoch}/{args.epochs}", disable=args.no_progress,
+                      leave=True, file=sys.stdout) as bar:
+                trained = run_epoch(model, optimizer, batches, task.step, bar)
+            seconds = time.perf_counter() - start
+            lr = optimizer.param_groups[0]["lr"]
+            if scheduler is not None:
+                scheduler.step()
+            record = {f"train_{key}": value for key, value in trained.items()}
+            record.update(task.evaluate(model))
+            record.update(epoch_seconds=seconds, lr=lr)
+            for key, value in record.items():
+                history.setdefault(key, []).append(float(value))
+            epochs_done = epoch
+            print(f"epoch {epoch}: {task.describe(record)} | {seconds:.1f} s")
+            save_checkpoint(run_dir / "model.npz", model, optimizer, scheduler,
+                            meta={"epoch": epoch, "history": history, "model": args.model,
+                                  "model_options": options, **task.meta(args)})
+            write_metrics(run_dir, args, device, history, data_source)
+    except Diverged as error:
+        kept = (f"epochs 1..{epochs_done} are saved, untouched, in {run_dir}/model.npz" if epochs_done
+                else "no epoch was saved")
+        last = f"{error.last_finite:.4g}" if error.last_finite is not None else "none yet"
+        print(f"error: training diverged in epoch {epochs_done + 1}, {error}; the last finite loss was {last}. "
+              f"{kept}. Try a lower --lr (this run: {args.lr:g}).", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted during epoch {epochs_done + 1}; epochs 1..{epochs_done} are saved in "
+              f"{run_dir}/model.npz. Continue with: python -m minitorch_deblur.train {args.model} --resume "
+              f"{run_dir} --epochs {args.epochs}")
+        return 130
+    if history:
+        print(task.finish(model.eval(), history, run_dir, data_source))
+    return 0
+
+
+def write_metrics(run_dir: Path, args: argparse.Namespace, device: str, history: Dict[str, List[float]],
+                  data_source: str) -> None:
+    """metrics.json (atomically): the recipe, the data, every epoch's numbers, and the last epoch's at top level."""
+    record = {"model": args.model, "device": device, "data": data_source,
+              "args": {k: v for k, v in vars(args).items() if k != "recipe_keys"}, "history": history,
+              "final": {key: values[-1] for key, values in history.items()},
+              "seconds_per_epoch": float(np.mean(history["epoch_seconds"]))}
+    if "test_acc" in history:
+        record["test_accuracy"] = history["test_acc"][-1]
+    tmp = run_dir / "metrics.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(run_dir / "metrics.json")
+
