@@ -41,30 +41,18 @@ def read_photo(path: Any) -> np.ndarray:
     Transparent pixels go over white, unless the opaque pixels are light (white ink): then over black.
     Raises FileNotFoundError for a missing file and ValueError for a file Pillow cannot read.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415
+    from .photo_io import opened, wide_grey
 
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255
-                gray, alpha = rgba[..., :3] @ np.float32([0.299, 0.587, 0.114]), rgba[..., 3]
-                over_white, over_black = gray * alpha + 1 - alpha, gray * alpha
-                return over_white if over_white.std() >= over_black.std() else over_black
-            if im.mode.startswith("I;16") or im.mode in ("I", "F"):   # 16-bit or 32-bit gray: convert("L") clips
-                values = np.asarray(im, dtype=np.float32)
-                full_scale = 65535.0 if im.mode.startswith("I;16") or values.max() > 255 else 255.0
-                return np.clip(values / (1.0 if im.mode == "F" and values.max() <= 1 else full_scale), 0, 1)
-            return np.asarray(im.convert("L"), dtype=np.float32) / 255
-    except Image.DecompressionBombError as error:
-        raise ValueError(f"{path}: too large to open safely ({error}); Pillow's limit is "
-                         f"{Image.MAX_IMAGE_PIXELS:,} pixels: downscale the photo") from None
-    except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image file Pillow can read (PNG, JPEG, BMP, ...)") from None
-    except OSError as error:
-        raise ValueError(f"{path}: could not be decoded ({error})") from None
+    with opened(path) as im:
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255
+            gray, alpha = rgba[..., :3] @ np.float32([0.299, 0.587, 0.114]), rgba[..., 3]
+            over_white, over_black = gray * alpha + 1 - alpha, gray * alpha
+            return over_white if over_white.std() >= over_black.std() else over_black
+        wide = wide_grey(im)
+        if wide is not None:
+            return wide[0]
+        return np.asarray(im.convert("L"), dtype=np.float32) / 255
 
 
 def preprocess(gray: np.ndarray) -> Digit:

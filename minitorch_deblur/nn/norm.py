@@ -76,8 +76,11 @@ class _BatchNorm(_NormBase):
         self._check_input(x)
         self._count_batch()
         use_batch_stats = self.training or not self.track_running_stats
+        momentum = self.momentum
+        if momentum is None:   # PyTorch's cumulative average: the running stats are the mean over every batch seen
+            momentum = 1.0 / max(1, int(self.num_batches_tracked)) if self.track_running_stats else 0.0
         return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                          training=use_batch_stats, momentum=self.momentum, eps=self.eps)
+                          training=use_batch_stats, momentum=momentum, eps=self.eps)
 
 
 class BatchNorm1d(_BatchNorm):

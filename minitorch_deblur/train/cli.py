@@ -21,7 +21,8 @@ PROG = "python -m minitorch_deblur.train"
 # Every option a recipe sets, with the value it has unless a recipe or the command line says otherwise.
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
-                          "augment": False, "natural_crops": 0, "residual": False, "zero_init_residual": False}
+                          "augment": False, "natural_crops": 0, "residual": False, "zero_init_residual": False,
+                          "precise_bn": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
 RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
     # course: what the course ran (../shared/REFERENCE.md); best: the best recipe measured here (README results)
@@ -30,9 +31,10 @@ RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
     "srcnn": {"course": {"epochs": 100, "degradation": "bilinear", "train_images": 5000},
               "best": {"epochs": 100, "degradation": "bilinear", "train_images": 5000, "residual": True,
                        "augment": True, "lr_schedule": "cosine"}},
-    "cae": {"course": _COURSE_B, "best": {**_COURSE_B, "augment": True, "lr_schedule": "cosine"}},
+    "cae": {"course": _COURSE_B, "best": {**_COURSE_B, "augment": True, "lr_schedule": "cosine", "precise_bn": 50}},
     "win5rb": {"course": {**_COURSE_B, "lr_schedule": "exp", "lr_step": 5, "lr_gamma": math.exp(-0.5)},
-               "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine"}},
+               "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine",
+                        "precise_bn": 50}},
 }
 RECIPES["win5rb-paper"] = RECIPES["win5rb"]
 RESTORATION_ONLY = ("degradation", "train_images", "val_fraction", "augment", "natural_crops")
@@ -73,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "schedule: 5, e^-0.5); cosine: down to 0 at the last epoch")
     parser.add_argument("--lr-step", type=int, help="see --lr-schedule (default 0)")
     parser.add_argument("--lr-gamma", type=float, help="see --lr-schedule (default 0.1)")
+    parser.add_argument("--precise-bn", type=int, metavar="N", help="before each evaluation, recompute the "
+                        "batch norms' running statistics over N training batches (0: off, the course's)")
     parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling, dropout and the "
                         "training degradations")
     restoration = parser.add_argument_group("restoration models (srcnn, cae, win5rb)")
@@ -141,6 +145,7 @@ OPTION_RULES = (  # (option, holds for a value that can train, what it must be)
     ("train_images", lambda v: v >= 0, "0 (all images) or more"),
     ("val_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("natural_crops", lambda v: v >= 0, "0 (none) or more"),
+    ("precise_bn", lambda v: v >= 0, "0 (off) or more"),
 )
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from ..backend import Generator, get_array_module, resolve_device
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..models import MODEL_OPTIONS, MODELS
+from ..nn.batchnorm_stats import update_bn
 from ..optim import Adam, CosineAnnealingLR, ExponentialLR, StepLR
 from ..summary import summary
 
@@ -122,6 +123,8 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             lr = optimizer.param_groups[0]["lr"]
             if scheduler is not None:
                 scheduler.step()
+            if args.precise_bn:   # batch-norm statistics of the current weights (nn/batchnorm_stats.py says why)
+                update_bn(task.batches(epoch), model, task.step, limit=args.precise_bn)
             record = {f"train_{key}": value for key, value in trained.items()}
             record.update(task.evaluate(model))
             record.update(epoch_seconds=seconds, lr=lr)

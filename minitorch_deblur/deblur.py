@@ -1,0 +1,195 @@
+"""Restore photos with a trained model:  python -m minitorch_deblur.deblur photo.jpg [more.png folder/ ...]
+
+    python -m minitorch_deblur.deblur blurry.jpg -o sharp.png                   # the shipped Win5-RB
+    python -m minitorch_deblur.deblur photos/ --out-dir restored/ --model cae
+    python -m minitorch_deblur.deblur small.png --model srcnn --upscale 4       # bicubic x4, then SRCNN
+    python -m minitorch_deblur.deblur sharp.jpg --degrade --compare check.png   # blur it first, then restore
+
+Any size with bounded memory: the whole image while the model's measured forward memory fits ``--max-memory``,
+otherwise overlapping tiles whose output equals the whole-image output (tiling.py). RGB, grey, RGBA (alpha kept),
+16-bit PNG and EXIF orientation are handled; the output keeps the input's size (times ``--upscale``) and mode.
+Outputs are written atomically and never over an input. A file that fails gets one line on stderr and the others
+still run. Exit status: 0 all restored, 1 some failed, 2 bad arguments or no model.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .backend import resolve_device
+from .checkpoint import checkpoint_meta, load_model
+from .data.root import error_line
+from .models import RESTORATION
+from .photo_io import read_color_photo, save_atomically, to_pil
+from .predict import expand_paths
+from .tiling import restore_image
+
+PROG = "python -m minitorch_deblur.deblur"
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+DEFAULT_MODEL = "win5rb"
+# how each shipped file was made (README, "Results"): train with the best recipe, then keep the weights only
+SHIPPED = {name: PRETRAINED_DIR / f"{name}.npz" for name in ("srcnn", "cae", "win5rb")}
+
+
+def make_command(name: str) -> str:
+    return (f"python -m minitorch_deblur.train {name} --recipe best --allow-partial --out runs/{name}-best && "
+            f"python -m minitorch_deblur.checkpoint strip runs/{name}-best/model.npz {SHIPPED[name]}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0],
+                                     epilog="Exit status: 0 all restored, 1 some failed, 2 bad arguments or no model.")
+    parser.add_argument("photos", nargs="+", help="image files or folders of them")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", help="output file (one photo only)")
+    where.add_argument("--out-dir", help="write DIR/<input stem>.png for each photo (default: the current folder, "
+                       "<stem>_<model>.png)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", choices=sorted(SHIPPED), help=f"a shipped model (default {DEFAULT_MODEL})")
+    which.add_argument("--checkpoint", help="a model.npz written by train")
+    parser.add_argument("--upscale", type=int, default=1, help="super-resolution: bicubic x N first (srcnn: 4)")
+    parser.add_argument("--degrade", action="store_true", help="first apply the model's own degradation to the "
+                        "(sharp) photo, and save a before/after figure with each image's PSNR")
+    parser.add_argument("--compare", metavar="FILE", help="also save input | output side by side (with several "
+                        "photos: FILE's stem + '-<photo stem>')")
+    parser.add_argument("--max-memory", type=float, default=2.0, help="GB for one forward pass before tiling "
+                        "(default 2)")
+    parser.add_argument("--tile", type=int, default=0, help="force tiles with this core size in pixels")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --degrade's random blur and noise")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Tuple[Any, Dict[str, Any], str]:
+    """(model, meta, name) from --checkpoint or the shipped --model; SystemExit(2) with one line if impossible."""
+    path = Path(args.checkpoint) if args.checkpoint else SHIPPED[args.model or DEFAULT_MODEL]
+    if not path.is_file():
+        how = (f"make it with: {make_command(args.model or DEFAULT_MODEL)}" if not args.checkpoint
+               else "pass the model.npz of a training run")
+        raise SystemExit(_fail(f"no model at {path}; {how}"))
+    try:
+        meta = checkpoint_meta(path)
+        if meta.get("model") not in RESTORATION:
+            raise ValueError(f"{path} holds a {meta.get('model')!r} model, not a restoration model "
+                             f"({', '.join(RESTORATION)})")
+        return load_model(path, resolve_device(args.device)), meta, meta["model"]
+    except (OSError, ValueError) as error:
+        raise SystemExit(_fail(f"cannot load {path}: {error_line(error)}")) from None
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """(3, H, W) in [0, 1] -> (3, factor H, factor W), bicubic per channel in float (Pillow mode 'F')."""
+    from PIL import Image  # noqa: PLC0415
+
+    _, h, w = rgb.shape
+    return np.stack([np.asarray(Image.fromarray(c).resize((w * factor, h * factor), Image.Resampling.BICUBIC))
+                     for c in rgb.astype(np.float32)])
+
+
+def output_path(args: argparse.Namespace, photo: str, name: str) -> Path:
+    if args.output:
+        return Path(args.output)
+    if args.out_dir:
+        return Path(args.out_dir) / f"{Path(photo).stem}.png"
+    return Path(f"{Path(photo).stem}_{name}.png")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.exists() and b.exists() and a.resolve() == b.resolve()
+
+
+def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: argparse.Namespace,
+                 device: str, inputs: Sequence[Path]) -> str:
+    """Restore one photo into ``out``; returns the line to print. Raises ValueError / OSError for this file."""
+    from .metrics import psnr
+
+    if any(_same_file(out, p) for p in inputs):
+        raise ValueError(f"{out} is one of the inputs; choose another -o / --out-dir (inputs are never overwritten)")
+    rgb, photo = read_color_photo(path)
+    sharp = None
+    if args.degrade:
+        from .data.degrade import degrade_one
+
+        sharp = rgb
+        rgb = np.clip(degrade_one(rgb, meta.get("degradation", "gaussian_noise"),
+                                  np.random.default_rng(args.seed)), 0, 1).astype(np.float32)
+    source = upscale(rgb, args.upscale) if args.upscale > 1 else rgb
+    start = time.perf_counter()
+    restored, how = restore_image(model, source, args.max_memory * 1e9, device, args.tile)
+    seconds = time.perf_counter() - start
+    restored = np.clip(restored, 0, 1)
+    if args.upscale > 1 and photo.alpha is not None:
+        photo.alpha = upscale(photo.alpha[None], args.upscale)[0].clip(0, 1)
+    save_atomically(to_pil(restored, photo), out)
+    line = f"{path} -> {out} ({source.shape[2]}x{source.shape[1]}, {how}, {seconds:.1f} s)"
+    if sharp is not None:
+        before, after = psnr(rgb, sharp), psnr(restored, sharp)
+        line += f"; PSNR vs the sharp photo: degraded {before:.2f} dB -> restored {after:.2f} dB"
+        _figure([(sharp, "sharp"), (rgb, f"degraded {before:.2f} dB"), (restored, f"restored {after:.2f} dB")],
+                Path(args.compare) if args.compare else out.with_name(out.stem + "_before_after.png"), path, args)
+    elif args.compare:
+        _figure([(source, "input"), (restored, "output")], Path(args.compare), path, args)
+    return line
+
+
+def _figure(panels: List[Tuple[np.ndarray, str]], target: Path, photo: str, args: argparse.Namespace) -> None:
+    """Panels side by side with their titles, saved atomically (one file per photo when there are several)."""
+    from .plots import _pyplot
+
+    if len(args.photos) > 1 or Path(args.photos[0]).is_dir():
+        target = target.with_name(f"{target.stem}-{Path(photo).stem}{target.suffix or '.png'}")
+    plt = _pyplot()
+    h, w = panels[0][0].shape[1:]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4 * h / w + 0.5), squeeze=False)
+    for ax, (image, title) in zip(axes[0], panels):
+        ax.imshow(np.clip(image, 0, 1).transpose(1, 2, 0))
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(target)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    files, problems = expand_paths(args.photos)
+    if args.output and len(files) != 1:
+        return _fail(f"-o names one output file but {len(files)} photos were given; use --out-dir DIR")
+    if args.upscale < 1 or args.max_memory <= 0 or args.tile < 0:
+        return _fail("--upscale must be >= 1, --max-memory > 0 and --tile >= 0")
+    try:
+        model, meta, name = _load(args)
+    except SystemExit as stop:
+        return int(stop.code)
+    device = resolve_device(args.device)
+    inputs = [Path(f) for f in files]
+    done = 0
+    for path in files:
+        try:
+            print(restore_file(path, output_path(args, path, name), model, meta, args, device, inputs))
+            done += 1
+        except (OSError, ValueError) as error:
+            problems.append(str(error) if str(error).startswith(str(path)) else f"{path}: {error}")
+        except Exception as error:  # noqa: BLE001 (a strange file stays that file's problem)
+            problems.append(f"{path}: {type(error).__name__}: {error}")
+    for message in problems:
+        print(f"{message}; skipped", file=sys.stderr)
+    print(f"restored {done} of {done + len(problems)} photos with {name}")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

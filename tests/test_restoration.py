@@ -1,0 +1,261 @@
+"""The restoration track end to end on tiny files in the official formats: train, resume, evaluate, tiling, deblur."""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minitorch_deblur as mt
+from minitorch_deblur import deblur, evaluate, train
+from minitorch_deblur.checkpoint import save_checkpoint
+from minitorch_deblur.models import CAE, SRCNN, Win5RB
+from minitorch_deblur.optim import SGD, ExponentialLR
+from minitorch_deblur.tiling import receptive_field, restore_image
+
+pytestmark = pytest.mark.lesson3
+
+
+def _smooth_images(n, rng):
+    """uint8 (n, 3, 32, 32) images with structure (a blurred random field), so degradations change them."""
+    x = rng.random((n, 3, 8, 8))
+    return (np.kron(x, np.ones((4, 4))) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def cifar_partial(tmp_path, no_network):
+    """A data root with a partial CIFAR-10 in the official binary layout: 8 records per train batch, 12 test."""
+    folder = tmp_path / "data" / "cifar10-partial"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in [(f"data_batch_{i}", 8) for i in range(1, 6)] + [("test_batch", 12)]:
+        images = _smooth_images(n, rng)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        records = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
+        (folder / f"{name}.bin").write_bytes(records.tobytes())
+    return tmp_path / "data"
+
+
+def _train(model, root, out, *extra):
+    return train.main([model, "--allow-partial", "--data-dir", str(root), "--out", str(out), "--no-progress",
+                       "--batch-size", "8", *extra])
+
+
+def test_restoration_run_writes_scores_figures_and_the_per_image_table(cifar_partial, tmp_path):
+    out = tmp_path / "srcnn"
+    assert _train("srcnn", cifar_partial, out, "--epochs", "2") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    final = metrics["final"]
+    assert metrics["args"]["degradation"] == "bilinear" and len(metrics["history"]["test_psnr"]) == 2
+    assert {"test_psnr", "test_ssim", "input_psnr", "input_ssim", "bicubic_psnr", "test_mse"} <= set(final)
+    assert "40 train / 12 test images (PARTIAL copy)" in metrics["data"]
+    for name in ("model.npz", "curves.png", "samples.png", "per_image.csv"):
+        assert (out / name).stat().st_size > 0
+    rows = (out / "per_image.csv").read_text().splitlines()
+    assert rows[0].startswith("index,input_psnr,input_ssim,bicubic_psnr") and len(rows) == 13
+    assert float(rows[1].split(",")[1]) == pytest.approx(
+        np.genfromtxt(out / "per_image.csv", delimiter=",", names=True)["input_psnr"][0], rel=1e-5)
+    meta = mt.checkpoint.checkpoint_meta(out / "model.npz")
+    assert meta["degradation"] == "bilinear" and meta["images"] == {"train": 40, "validation": 0, "test": 12}
+
+
+def test_restoration_resume_gives_the_same_weights_as_an_unbroken_run(cifar_partial, tmp_path):
+    args = ["--epochs", "2", "--limit", "16", "--augment"]
+    assert _train("cae", cifar_partial, tmp_path / "unbroken", *args) == 0
+    assert _train("cae", cifar_partial, tmp_path / "broken", "--epochs", "1", "--limit", "16", "--augment") == 0
+    assert train.main(["cae", "--resume", str(tmp_path / "broken"), "--epochs", "2", "--no-progress",
+                       "--allow-partial", "--data-dir", str(cifar_partial)]) == 0
+    a, b = np.load(tmp_path / "unbroken" / "model.npz"), np.load(tmp_path / "broken" / "model.npz")
+    for key in a.files:
+        if key.startswith("model/"):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    history = json.loads((tmp_path / "broken" / "metrics.json").read_text())["history"]
+    assert len(history["val_loss"]) == 2   # course B holds out 10% of the 16 images
+
+
+def test_a_partial_copy_needs_the_flag_and_says_so(cifar_partial, tmp_path, capsys):
+    assert train.main(["srcnn", "--data-dir", str(cifar_partial), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--allow-partial" in err and not (tmp_path / "r").exists()
+
+
+def test_recipes_fill_what_the_command_line_leaves_out():
+    win5rb = train.parse_args(["win5rb"])
+    assert (win5rb.epochs, win5rb.batch_size, win5rb.lr, win5rb.val_fraction) == (20, 32, 1e-3, 0.1)
+    assert (win5rb.lr_schedule, win5rb.lr_step, win5rb.degradation) == ("exp", 5, "gaussian_noise")
+    assert win5rb.lr_gamma == pytest.approx(math.exp(-0.5)) and not win5rb.zero_init_residual
+    srcnn = train.parse_args(["srcnn", "--epochs", "3"])
+    assert (srcnn.epochs, srcnn.train_images, srcnn.degradation, srcnn.batch_size) == (3, 5000, "bilinear", 64)
+    assert train.parse_args(["srcnn", "--recipe", "best"]).residual
+    assert train.parse_args(["win5rb", "--recipe", "best", "--no-augment"]).augment is False
+    assert train.parse_args(["cnn"]).epochs == 5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mlp", "--degradation", "bicubic"], "--degradation applies to the restoration models"),
+    (["cae", "--residual"], "--residual applies to srcnn, not cae"),
+    (["cae", "--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
+])
+def test_options_for_another_model_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_exponential_lr_can_wait_before_decaying():
+    opt = SGD([mt.nn.Parameter(mt.zeros(1))], lr=1.0)
+    scheduler = ExponentialLR(opt, math.exp(-0.5), start=5)
+    lrs = []
+    for _ in range(8):
+        lrs.append(opt.param_groups[0]["lr"])
+        scheduler.step()
+    np.testing.assert_allclose(lrs, [1, 1, 1, 1, 1, 1, math.exp(-0.5), math.exp(-1)])
+
+
+def test_evaluate_rescores_a_checkpoint(cifar_partial, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train("srcnn", cifar_partial, out, "--epochs", "1") == 0
+    capsys.readouterr()
+    assert evaluate.main([str(out / "model.npz"), "--allow-partial", "--data-dir", str(cifar_partial)]) == 0
+    text = capsys.readouterr().out
+    assert "12 test images, bilinear" in text and "restored - input" in text
+    for row in ("input", "bicubic", "restored"):
+        assert any(line.startswith(row) for line in text.splitlines())
+    final = json.loads((out / "metrics.json").read_text())["final"]
+    assert f"{final['test_psnr']:.2f}" in text
+    assert evaluate.main([str(tmp_path / "missing.npz")]) == 2
+
+
+def _with_random_bn_stats(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for m in model.modules():
+        if isinstance(m, mt.nn.BatchNorm2d):
+            m.running_mean[...] = rng.normal(size=m.running_mean.shape)
+            m.running_var[...] = rng.uniform(0.5, 2, size=m.running_var.shape)
+    return model.eval()
+
+
+@pytest.mark.parametrize("model, halo, align", [(SRCNN, 6, 1), (CAE, 16, 4), (Win5RB, 12, 1)])
+def test_tiled_output_equals_whole_image_output(model, halo, align):
+    from minitorch_deblur.tiling import bytes_per_pixel
+
+    net = _with_random_bn_stats(model(generator=mt.Generator(0)))
+    assert receptive_field(net) == (halo, align)
+    image = np.random.default_rng(1).random((3, 45, 70)).astype(np.float32)
+    whole, how = restore_image(net, image)
+    tiled, how_tiled = restore_image(net, image, tile=16)
+    assert how == "whole image" and how_tiled.startswith("15 tiles") and whole.shape == (3, 45, 70)
+    np.testing.assert_allclose(tiled, whole, atol=2e-5)
+    fixed, per_pixel = bytes_per_pixel(net)
+    budget = fixed + per_pixel * 0.9 * 48 * 72                 # a little less than the whole image needs
+    within_budget, how_budget = restore_image(net, image, max_memory=budget)
+    assert "tiles of" in how_budget
+    np.testing.assert_allclose(within_budget, whole, atol=2e-5)
+
+
+@pytest.fixture
+def srcnn_checkpoint(tmp_path):
+    return save_checkpoint(tmp_path / "srcnn.npz", SRCNN(generator=mt.Generator(0)),
+                           meta={"model": "srcnn", "degradation": "bilinear"})
+
+
+def _photo(path, mode, size=(40, 30), **save):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    if mode == "I;16":
+        image = Image.fromarray((rng.random(size[::-1]) * 65535).astype(np.uint16))
+    else:
+        image = Image.fromarray((rng.random((size[1], size[0], 4)) * 255).astype(np.uint8), "RGBA").convert(mode)
+    image.save(path, **save)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "LA", "I;16"])
+def test_deblur_keeps_size_and_mode(mode, srcnn_checkpoint, tmp_path):
+    from PIL import Image
+
+    photo = _photo(tmp_path / f"in_{mode.replace(';', '')}.png", mode)
+    out = tmp_path / "out" / "x.png"
+    assert deblur.main([str(photo), "--checkpoint", str(srcnn_checkpoint), "-o", str(out)]) == 0
+    with Image.open(photo) as a, Image.open(out) as b:
+        assert b.size == a.size and b.mode == a.mode
+        if mode in ("RGBA", "LA"):
+            np.testing.assert_array_equal(np.asarray(a)[..., -1], np.asarray(b)[..., -1])   # alpha kept
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]   # no temporary file left
+
+
+def test_deblur_follows_exif_orientation_upscales_and_degrades(srcnn_checkpoint, tmp_path, capsys):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6   # rotate 90 degrees on display
+    photo = _photo(tmp_path / "turned.jpg", "RGB", exif=exif.tobytes())
+    assert deblur.main([str(photo), "--checkpoint", str(srcnn_checkpoint), "--out-dir", str(tmp_path / "o")]) == 0
+    with Image.open(tmp_path / "o" / "turned.png") as b:
+        assert b.size == (30, 40)
+    assert deblur.main([str(photo), "--checkpoint", str(srcnn_checkpoint), "--upscale", "4",
+                        "-o", str(tmp_path / "big.png")]) == 0
+    with Image.open(tmp_path / "big.png") as b:
+        assert b.size == (120, 160)
+    assert deblur.main([str(photo), "--checkpoint", str(srcnn_checkpoint), "--degrade",
+                        "-o", str(tmp_path / "d.png"), "--compare", str(tmp_path / "cmp.png")]) == 0
+    assert "PSNR vs the sharp photo: degraded" in capsys.readouterr().out and (tmp_path / "cmp.png").is_file()
+
+
+def test_deblur_never_overwrites_an_input_and_one_bad_file_does_not_stop_the_rest(srcnn_checkpoint, tmp_path,
+                                                                                    capsys):
+    good = _photo(tmp_path / "good.png", "RGB")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    before = good.read_bytes()
+    assert deblur.main([str(good), "--checkpoint", str(srcnn_checkpoint), "-o", str(good)]) == 1
+    assert good.read_bytes() == before and "inputs are never overwritten" in capsys.readouterr().err
+    code = deblur.main([str(tmp_path / "bad.png"), str(good), "--checkpoint", str(srcnn_checkpoint),
+                        "--out-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "bad.png: not an image file" in err
+    assert (tmp_path / "out" / "good.png").is_file()
+    assert deblur.main([str(good), "--checkpoint", str(tmp_path / "none.npz")]) == 2
+
+
+def test_natural_image_crops_never_cross_the_split(tmp_path):
+    from PIL import Image
+
+    from minitorch_deblur.data.natural import natural_image_crops, natural_image_files
+
+    folder = tmp_path / "natural-images"
+    rows = ["set,file,split"]
+    for split, value in (("train", 50), ("held-out", 200)):
+        (folder / split).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((40, 50, 3), value, np.uint8)).save(folder / split / f"{i}.png")
+            rows.append(f"{split},{i}.png,{split}")
+    (folder / "MANIFEST.csv").write_text("\n".join(rows) + "\n")
+    assert [p.parent.name for p in natural_image_files("train", tmp_path)] == ["train"] * 3
+    crops = natural_image_crops(20, 32, "train", seed=3, data_dir=tmp_path)
+    assert crops.images.shape == (20, 3, 32, 32) and (crops.images == 50).all()
+    assert ((natural_image_crops(5, 32, "held-out", data_dir=tmp_path).images == 200).all())
+    np.testing.assert_array_equal(crops.images, natural_image_crops(20, 32, "train", 3, tmp_path).images)
+
+
+def test_augment_applies_one_of_the_eight_symmetries_per_image():
+    from minitorch_deblur.train.restore import augment
+
+    x = np.random.default_rng(0).random((16, 3, 8, 8)).astype(np.float32)
+    y = augment(x, np.random.default_rng(1))
+    for a, b in zip(x, y):
+        variants = [np.rot90(a, k, axes=(1, 2)) for k in range(4)]
+        variants += [v[:, :, ::-1] for v in variants]
+        assert any(np.array_equal(b, v) for v in variants)
+
+
+def test_model_options_are_recorded_and_rebuilt(tmp_path):
+    from minitorch_deblur.checkpoint import load_model
+
+    model = SRCNN(residual=True, generator=mt.Generator(0))
+    path = save_checkpoint(tmp_path / "r.npz", model, meta={"model": "srcnn", "model_options": {"residual": True}})
+    x = mt.rand(1, 3, 16, 16)
+    np.testing.assert_array_equal(load_model(path)(x).numpy(), model.eval()(x).numpy())
+    identity = Win5RB(zero_init_residual=True, generator=mt.Generator(0)).eval()
+    np.testing.assert_array_equal(identity(x).numpy(), x.numpy())
+    assert Path(deblur.SHIPPED["srcnn"]).parent.name == "pretrained"
