@@ -2,10 +2,13 @@
 
 Hypothesis profiles: "ci" (derandomized, reproducible, prints the failing example's blob) when $CI is set,
 "dev" otherwise. Select one by hand with ``pytest --hypothesis-profile=dev``.
-The ``no_network`` fixture keeps data tests offline, with checksum stamps in a private folder.
+The ``no_network`` fixture keeps data tests offline, with checksum stamps in a private folder; ``cifar_partial``
+writes a tiny partial CIFAR-10 in the official binary layout.
 """
 import os
 from urllib.error import URLError
+
+import numpy as np
 
 import pytest
 from hypothesis import settings
@@ -25,3 +28,23 @@ def no_network(monkeypatch, tmp_path):
 
     monkeypatch.setattr(root, "_open_url", refuse)
     monkeypatch.setenv(root.ENV_CACHE, str(tmp_path / "stamps"))
+
+
+def _smooth_images(n, rng):
+    """uint8 (n, 3, 32, 32) images with structure (a blurred random field), so degradations change them."""
+    x = rng.random((n, 3, 8, 8))
+    return (np.kron(x, np.ones((4, 4))) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def cifar_partial(tmp_path, no_network):
+    """A data root with a partial CIFAR-10 in the official binary layout: 8 records per train batch, 12 test."""
+    folder = tmp_path / "data" / "cifar10-partial"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in [(f"data_batch_{i}", 8) for i in range(1, 6)] + [("test_batch", 12)]:
+        images = _smooth_images(n, rng)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        records = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
+        (folder / f"{name}.bin").write_bytes(records.tobytes())
+    return tmp_path / "data"

@@ -57,3 +57,25 @@ def test_lesson02_cnn_mnist(no_network, monkeypatch, capsys, tmp_path):
     assert set(result) == {"cnn_accuracy", "mlp_accuracy"} and all(0 <= a <= 1 for a in result.values())
     for figure in ("filters.png", "feature_maps.png"):
         assert (tmp_path / "figures" / figure).stat().st_size > 1000
+
+
+@pytest.mark.lesson3
+def test_lesson03_srcnn(cifar_partial, monkeypatch, capsys, tmp_path):
+    result = run_lesson("03_srcnn.py", ["--smoke", "--out", str(tmp_path / "l03"), "--data-dir", str(cifar_partial)],
+                        monkeypatch)
+    out = capsys.readouterr().out
+    assert "metrics.psnr says" in out and "13x13 input pixels" in out and "20,099" in out
+    assert "course +1.24 on 5 images" in out and set(result) == {"gain_db", "test_psnr", "input_psnr"}
+    for figure in ("filters.png", "run/samples.png", "run/curves.png"):
+        assert (tmp_path / "l03" / figure).stat().st_size > 1000
+
+
+@pytest.mark.lesson4
+def test_lesson04_cae_win5rb(cifar_partial, monkeypatch, capsys, tmp_path):
+    result = run_lesson("04_cae_win5rb.py", ["--smoke", "--out", str(tmp_path / "l04"), "--data-dir",
+                                             str(cifar_partial)], monkeypatch)
+    out = capsys.readouterr().out
+    assert "nearly a box filter" in out and "the decoder must re-invent" in out
+    assert "zero_init_residual=True" in out and "Win5-RB: 1,306M multiply-adds" in out
+    assert set(result) == {"cae_test_mse", "win5rb_test_mse"}
+    assert (tmp_path / "l04" / "compare.png").stat().st_size > 1000

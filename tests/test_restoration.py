@@ -16,26 +16,6 @@ from minitorch_deblur.tiling import receptive_field, restore_image
 pytestmark = pytest.mark.lesson3
 
 
-def _smooth_images(n, rng):
-    """uint8 (n, 3, 32, 32) images with structure (a blurred random field), so degradations change them."""
-    x = rng.random((n, 3, 8, 8))
-    return (np.kron(x, np.ones((4, 4))) * 255).astype(np.uint8)
-
-
-@pytest.fixture
-def cifar_partial(tmp_path, no_network):
-    """A data root with a partial CIFAR-10 in the official binary layout: 8 records per train batch, 12 test."""
-    folder = tmp_path / "data" / "cifar10-partial"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name, n in [(f"data_batch_{i}", 8) for i in range(1, 6)] + [("test_batch", 12)]:
-        images = _smooth_images(n, rng)
-        labels = rng.integers(0, 10, n).astype(np.uint8)
-        records = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
-        (folder / f"{name}.bin").write_bytes(records.tobytes())
-    return tmp_path / "data"
-
-
 def _train(model, root, out, *extra):
     return train.main([model, "--allow-partial", "--data-dir", str(root), "--out", str(out), "--no-progress",
                        "--batch-size", "8", *extra])
