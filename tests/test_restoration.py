@@ -29,6 +29,7 @@ def test_restoration_run_writes_scores_figures_and_the_per_image_table(cifar_par
     assert metrics["args"]["degradation"] == "bilinear" and len(metrics["history"]["test_psnr"]) == 2
     assert {"test_psnr", "test_ssim", "input_psnr", "input_ssim", "bicubic_psnr", "test_mse"} <= set(final)
     assert "40 train / 12 test images (PARTIAL copy)" in metrics["data"]
+    assert metrics["images"] == {"train": 40, "validation": 0, "test": 12}
     for name in ("model.npz", "curves.png", "samples.png", "per_image.csv"):
         assert (out / name).stat().st_size > 0
     rows = (out / "per_image.csv").read_text().splitlines()

@@ -135,7 +135,7 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             save_checkpoint(run_dir / "model.npz", model, optimizer, scheduler,
                             meta={"epoch": epoch, "history": history, "model": args.model,
                                   "model_options": options, **task.meta(args)})
-            write_metrics(run_dir, args, device, history, data_source)
+            write_metrics(run_dir, args, device, history, data_source, task.meta(args))
     except Diverged as error:
         kept = (f"epochs 1..{epochs_done} are saved, untouched, in {run_dir}/model.npz" if epochs_done
                 else "no epoch was saved")
@@ -154,9 +154,9 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
 
 
 def write_metrics(run_dir: Path, args: argparse.Namespace, device: str, history: Dict[str, List[float]],
-                  data_source: str) -> None:
+                  data_source: str, task_meta: Dict[str, Any]) -> None:
     """metrics.json (atomically): the recipe, the data, every epoch's numbers, and the last epoch's at top level."""
-    record = {"model": args.model, "device": device, "data": data_source,
+    record = {"model": args.model, "device": device, "data": data_source, **task_meta,
               "args": {k: v for k, v in vars(args).items() if k != "recipe_keys"}, "history": history,
               "final": {key: values[-1] for key, values in history.items()},
               "seconds_per_epoch": float(np.mean(history["epoch_seconds"]))}
