@@ -332,6 +332,45 @@ def assert_gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], **kwargs:
         raise AssertionError(result.report())
     return result
 
+def assert_module_gradcheck(model: Any, inputs: Sequence[Any], loss: Optional[Callable[[Any], Tensor]] = None,
+                            **kwargs: Any) -> GradcheckResult:
+    """Gradient-check a whole module end to end: its inputs AND every trainable parameter, in float64.
+
+    The module's parameters and floating buffers are cast to float64 in place (use a throwaway model). The
+    parameters enter as gradcheck inputs and are swapped into the module for each call; ``loss`` turns the output
+    into a scalar (default: mean((y - 0.5)^2), summed over a list of outputs). Keyword arguments go to
+    ``gradcheck`` (e.g. ``max_jacobian_numel=16, n_directions=3`` keeps big models to seconds).
+    """
+    for param in model.parameters():
+        param.data = param.data.astype(np.float64)
+    for module in model.modules():
+        for key, buffer in module._buffers.items():
+            if buffer is not None and buffer.dtype.kind == "f":
+                module._buffers[key] = buffer.astype(np.float64)
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    owners = []
+    for name, _ in named:
+        *path, attr = name.split(".")
+        owner = model
+        for part in path:
+            owner = getattr(owner, part)
+        owners.append((owner, attr))
+    loss = loss or (lambda y: sum(((t - 0.5) ** 2).mean() for t in (y if isinstance(y, (list, tuple)) else [y])))
+    n_in = len(inputs)
+
+    def call(*values: Any) -> Tensor:
+        saved = [owner._parameters[attr] for owner, attr in owners]
+        for (owner, attr), value in zip(owners, values[n_in:]):
+            owner._parameters[attr] = value
+        try:
+            return loss(model(*values[:n_in]))
+        finally:
+            for (owner, attr), param in zip(owners, saved):
+                owner._parameters[attr] = param
+    kwargs.setdefault("name", f"{type(model).__name__} end to end")
+    return assert_gradcheck(call, list(inputs) + [p.data for _, p in named], **kwargs)
+
+
 
 # ------------------------------------------------------------------------------------------------------ CLI
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -6,7 +6,10 @@
 from .cae import CAE
 from .cnn import CNN
 from .mlp import MLP
+from .patchgan import MultiScalePatchGAN, PatchGAN
 from .srcnn import SRCNN
+from .unet import UNet
+from .vgg import VGG16Features
 from .win5rb import Win5RB, Win5RBPaper
 
 CLASSIFIERS = {"mlp": MLP, "cnn": CNN}
@@ -15,4 +18,5 @@ MODELS = {**CLASSIFIERS, **RESTORATION}
 # constructor options that change a model, by model name: train takes them as flags, checkpoints record them
 MODEL_OPTIONS = {"srcnn": ("residual",), "win5rb": ("zero_init_residual",), "win5rb-paper": ("zero_init_residual",)}
 
-__all__ = ["CAE", "CLASSIFIERS", "CNN", "MLP", "MODELS", "MODEL_OPTIONS", "RESTORATION", "SRCNN", "Win5RB", "Win5RBPaper"]
+__all__ = ["CAE", "CLASSIFIERS", "CNN", "MLP", "MODELS", "MODEL_OPTIONS", "MultiScalePatchGAN", "PatchGAN",
+           "RESTORATION", "SRCNN", "UNet", "VGG16Features", "Win5RB", "Win5RBPaper"]
