@@ -75,6 +75,7 @@ def test_recipes_fill_what_the_command_line_leaves_out():
 @pytest.mark.parametrize("argv, message", [
     (["mlp", "--degradation", "bicubic"], "--degradation applies to the restoration models"),
     (["cae", "--residual"], "--residual applies to srcnn, not cae"),
+    (["win5rb", "--padding-mode", "reflect"], "--padding-mode applies to srcnn, not win5rb"),
     (["cae", "--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
 ])
 def test_options_for_another_model_are_refused(argv, message, capsys):
@@ -240,3 +241,16 @@ def test_model_options_are_recorded_and_rebuilt(tmp_path):
     identity = Win5RB(zero_init_residual=True, generator=mt.Generator(0)).eval()
     np.testing.assert_array_equal(identity(x).numpy(), x.numpy())
     assert Path(deblur.SHIPPED["srcnn"]).parent.name == "pretrained"
+
+
+def test_conv2d_padding_mode_pads_the_input_first_as_pytorch_does():
+    import minitorch_deblur.functional as F
+
+    x = mt.rand(2, 3, 7, 6, generator=mt.Generator(0))
+    for mode, np_mode in (("reflect", "reflect"), ("replicate", "edge")):
+        conv = mt.nn.Conv2d(3, 4, 5, padding=2, padding_mode=mode, generator=mt.Generator(1))
+        padded = np.pad(x.numpy(), ((0, 0), (0, 0), (2, 2), (2, 2)), mode=np_mode)
+        expected = F.conv2d(mt.tensor(padded), conv.weight, conv.bias).numpy()
+        np.testing.assert_allclose(conv(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="padding_mode must be one of zeros, reflect, replicate"):
+        mt.nn.Conv2d(3, 4, 3, padding_mode="circular")

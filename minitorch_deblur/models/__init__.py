@@ -16,7 +16,7 @@ CLASSIFIERS = {"mlp": MLP, "cnn": CNN}
 RESTORATION = {"srcnn": SRCNN, "cae": CAE, "win5rb": Win5RB, "win5rb-paper": Win5RBPaper}
 MODELS = {**CLASSIFIERS, **RESTORATION}
 # constructor options that change a model, by model name: train takes them as flags, checkpoints record them
-MODEL_OPTIONS = {"srcnn": ("residual",), "win5rb": ("zero_init_residual",), "win5rb-paper": ("zero_init_residual",)}
+MODEL_OPTIONS = {"srcnn": ("residual", "padding_mode"), "win5rb": ("zero_init_residual",), "win5rb-paper": ("zero_init_residual",)}
 
 __all__ = ["CAE", "CLASSIFIERS", "CNN", "MLP", "MODELS", "MODEL_OPTIONS", "MultiScalePatchGAN", "PatchGAN",
            "RESTORATION", "SRCNN", "UNet", "VGG16Features", "Win5RB", "Win5RBPaper"]

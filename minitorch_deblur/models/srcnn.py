@@ -4,6 +4,8 @@ Patch extraction (9x9 conv, 64 maps), non-linear mapping (1x1 conv, 32 maps), re
 image channels); 'same' padding so the output has the input's size. It sharpens an image already upscaled to the
 target size (the course: 32 -> 8 -> 32 bilinear on CIFAR-10). PyTorch's default init, as the course ran it.
 ``residual=True`` learns the correction instead: output = input + SRCNN(input), the same 20,099 parameters.
+``padding_mode='reflect'`` pads each convolution's input by mirroring instead of zeros (PyTorch's Conv2d option): on
+32x32 images a 9x9 layer's zero padding reaches 44% of the pixels.
 """
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from ..backend import Generator
 class SRCNN(nn.Module):
     """(N, C, H, W) upscaled image -> (N, C, H, W) restored image (no output activation)."""
 
-    def __init__(self, channels: int = 3, residual: bool = False, generator: Optional[Generator] = None) -> None:
+    def __init__(self, channels: int = 3, residual: bool = False, padding_mode: str = "zeros",
+                 generator: Optional[Generator] = None) -> None:
         super().__init__()
         self.residual = residual
-        self.features = nn.Conv2d(channels, 64, 9, padding=4, generator=generator)   # patch extraction
+        self.features = nn.Conv2d(channels, 64, 9, padding=4, generator=generator,   # patch extraction
+                                  padding_mode=padding_mode)
         self.mapping = nn.Conv2d(64, 32, 1, generator=generator)                     # non-linear mapping
-        self.reconstruction = nn.Conv2d(32, channels, 5, padding=2, generator=generator)
+        self.reconstruction = nn.Conv2d(32, channels, 5, padding=2, generator=generator, padding_mode=padding_mode)
 
     def forward(self, x: Any) -> Tensor:
         y = self.reconstruction(self.mapping(self.features(x).relu()).relu())

@@ -8,11 +8,15 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import Generator
 from ..functional.conv import conv2d, conv_transpose2d
+from ..functional.shape import pad
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 IntPair = Union[int, Tuple[int, int]]
+
+
+PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}   # PyTorch's name -> pad's
 
 
 def _pair(v: IntPair) -> Tuple[int, int]:
@@ -66,14 +70,22 @@ class Conv2d(_ConvNd):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
-                 padding: Union[IntPair, str] = 0, bias: bool = True, generator: Optional[Generator] = None) -> None:
+                 padding: Union[IntPair, str] = 0, bias: bool = True, generator: Optional[Generator] = None,
+                 padding_mode: str = "zeros") -> None:
         kh, kw = _pair(kernel_size)
         padding = _named_padding(padding, (kh, kw), _pair(stride))
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"Conv2d: padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
                          (out_channels, in_channels, kh, kw), generator)
+        self.padding_mode = padding_mode
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+        if self.padding_mode == "zeros" or self.padding == (0, 0):
+            return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+        ph, pw = self.padding   # 'reflect' / 'replicate': pad the input first (as PyTorch), then a valid conv
+        x = pad(x, (pw, pw, ph, ph), mode=PADDING_MODES[self.padding_mode])
+        return conv2d(x, self.weight, self.bias, stride=self.stride)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -21,7 +21,7 @@ PROG = "python -m minitorch_deblur.train"
 # Every option a recipe sets, with the value it has unless a recipe or the command line says otherwise.
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
-                          "augment": False, "natural_crops": 0, "residual": False, "zero_init_residual": False,
+                          "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros", "zero_init_residual": False,
                           "precise_bn": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
 RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
@@ -38,7 +38,7 @@ RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
 }
 RECIPES["win5rb-paper"] = RECIPES["win5rb"]
 RESTORATION_ONLY = ("degradation", "train_images", "val_fraction", "augment", "natural_crops")
-MODEL_FLAGS = ("residual", "zero_init_residual")
+MODEL_FLAGS = ("residual", "padding_mode", "zero_init_residual")
 RECIPE_KEYS = ("model", "recipe", "seed", "limit") + tuple(COMMON)  # fixed for a run's lifetime (not epochs)
 RECIPE_KEYS = tuple(k for k in RECIPE_KEYS if k != "epochs")
 
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(<data root>/cifar10-partial); metrics.json records how many images it had")
     restoration.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
                              help="srcnn: output = input + SRCNN(input)")
+    restoration.add_argument("--padding-mode", choices=["zeros", "reflect", "replicate"],
+                             help="srcnn: how each convolution pads its input (default zeros, the course's)")
     restoration.add_argument("--zero-init-residual", action=argparse.BooleanOptionalAction, default=None,
                              help="win5rb: start as the identity (the last batch norm's scale at 0)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto: cuda if "

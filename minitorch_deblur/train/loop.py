@@ -91,7 +91,8 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
 
     device = resolve_device(args.device)
     generator = Generator(args.seed)
-    options = {key: getattr(args, key) for key in MODEL_OPTIONS.get(args.model, ()) if getattr(args, key)}
+    options = {key: getattr(args, key) for key in MODEL_OPTIONS.get(args.model, ())
+               if getattr(args, key) not in (False, None, "zeros")}
     model = MODELS[args.model](generator=generator, **options)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = make_scheduler(optimizer, args)
