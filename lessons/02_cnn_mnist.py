@@ -33,20 +33,13 @@ from minitorch_deblur.models import CNN, MLP
 from minitorch_deblur.optim import Adam
 from minitorch_deblur.summary import summary
 from minitorch_deblur.train import evaluate, load_data, train_epoch
+from minitorch_deblur.lesson import lesson_args
 
 COURSE = {"CNN": 0.9921, "MLP": 0.9781}  # printed by the course's notebooks after 5 epochs
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10k train and test images, 2 epochs")
-    parser.add_argument("--smoke", action="store_true", help="256 images, 1 epoch (the test runs this)")
-    parser.add_argument("--out", default="runs/lessons/02", help="folder for the figures")
-    parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    args.limit, args.epochs = (256, 1) if args.smoke else (10_000, 2) if args.quick else (0, 5)
-    return args
+    return lesson_args(__doc__, "02", full=(0, 5), quick=(10_000, 2), smoke=(256, 1), argv=argv)
 
 
 def show_im2col() -> None:

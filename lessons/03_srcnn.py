@@ -37,20 +37,13 @@ from minitorch_deblur.plots import _pyplot
 from minitorch_deblur.summary import summary
 from minitorch_deblur.tiling import receptive_field
 from minitorch_deblur.train import cli
+from minitorch_deblur.lesson import lesson_args
 
 COURSE_GAIN = 1.24   # 20.01 -> 21.25 dB, printed on the first 5 test images
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="all the images here, 10 epochs")
-    parser.add_argument("--smoke", action="store_true", help="32 images, 1 epoch (the test runs this)")
-    parser.add_argument("--out", default="runs/lessons/03", help="folder for the run and the figures")
-    parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    args.limit, args.epochs = (32, 1) if args.smoke else (0, 10) if args.quick else (0, 100)
-    return args
+    return lesson_args(__doc__, "03", full=(0, 100), quick=(0, 10), smoke=(32, 1), argv=argv)
 
 
 def show_degradation(args: argparse.Namespace) -> None:

@@ -40,20 +40,13 @@ from minitorch_deblur.models import CAE, Win5RB
 from minitorch_deblur.plots import _pyplot
 from minitorch_deblur.restoration import load_test_set, restore_batches
 from minitorch_deblur.train import cli
+from minitorch_deblur.lesson import lesson_args
 
 COURSE_MSE = {"cae": 0.0028165, "win5rb": 0.0022575}
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 images, 2 epochs each")
-    parser.add_argument("--smoke", action="store_true", help="32 images, 1 epoch (the test runs this)")
-    parser.add_argument("--out", default="runs/lessons/04", help="folder for the runs and the figures")
-    parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    args.limit, args.epochs = (32, 1) if args.smoke else (1000, 2) if args.quick else (0, 20)
-    return args
+    return lesson_args(__doc__, "04", full=(0, 20), quick=(1000, 2), smoke=(32, 1), argv=argv)
 
 
 def show_degradation() -> None:

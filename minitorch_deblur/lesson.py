@@ -1,0 +1,32 @@
+"""The command line every lesson shares: ``--quick``, ``--smoke``, the full course recipe, ``--out``, ``--data-dir``.
+
+    args = lesson_args(__doc__, "02", full=(0, 5), quick=(10_000, 2), smoke=(256, 1), argv=argv)
+    args.limit, args.epochs      # images (0: all) and epochs of the mode chosen
+
+``--smoke`` is what tests/test_lessons.py runs (seconds); ``--quick`` takes a few minutes on 2 cores; no flag runs
+the course recipe.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Optional, Sequence, Tuple
+
+
+def _mode(name: str, limit: int, epochs: int) -> str:
+    images = f"{limit:,} images" if limit else "all the images"
+    return f"{name}: {images}, {epochs} epoch{'s' if epochs != 1 else ''}"
+
+
+def lesson_args(doc: str, number: str, full: Tuple[int, int], quick: Tuple[int, int], smoke: Tuple[int, int],
+                argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse a lesson's command line; ``full``/``quick``/``smoke`` are (image limit, epochs) of each mode."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0],
+                                     epilog=_mode("without a flag (the course recipe)", *full))
+    parser.add_argument("--quick", action="store_true", help=_mode("quick", *quick))
+    parser.add_argument("--smoke", action="store_true", help=_mode("smoke", *smoke) + " (the test runs this)")
+    parser.add_argument("--out", default=f"runs/lessons/{number}", help="folder for the figures (and runs)")
+    parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.limit, args.epochs = smoke if args.smoke else quick if args.quick else full
+    return args
