@@ -32,6 +32,7 @@ from minitorch_deblur.optim import Adam
 from minitorch_deblur.summary import summary
 from minitorch_deblur.train import evaluate, load_data
 from minitorch_deblur.lesson import lesson_args
+from minitorch_deblur.plots import _pyplot, save_figure
 
 COURSE_ACCURACY = 0.9781  # printed by the course's notebook after 5 epochs
 
@@ -62,10 +63,7 @@ def show_adam_first_step(images: np.ndarray, labels: np.ndarray, seed: int) -> N
 
 
 def save_figures(out: Path, images: np.ndarray, labels: np.ndarray, probs: np.ndarray, losses: List[float]) -> None:
-    import matplotlib
-    matplotlib.use("Agg")  # files only, no window
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, axes = plt.subplots(2, 5, figsize=(10, 4.6))
     for ax, image, label, p in zip(axes.flat, images, labels, probs):
         ax.imshow(image[0], cmap="gray")
@@ -73,21 +71,16 @@ def save_figures(out: Path, images: np.ndarray, labels: np.ndarray, probs: np.nd
                      color="green" if p.argmax() == label else "red")
         ax.axis("off")
     fig.suptitle("MLP: one test digit per class")
-    fig.tight_layout()
-    fig.savefig(out / "predictions.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out / "predictions.png")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(losses, lw=0.6)
     ax.set(xlabel="batch", ylabel="cross-entropy", yscale="log", title="MLP: training loss per batch")
-    fig.tight_layout()
-    fig.savefig(out / "loss.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out / "loss.png")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     train, test, source = load_data(args)
     print(f"data: {source}")
     generator = Generator(args.seed)  # initial weights, then the dropout masks

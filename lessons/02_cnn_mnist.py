@@ -34,6 +34,7 @@ from minitorch_deblur.optim import Adam
 from minitorch_deblur.summary import summary
 from minitorch_deblur.train import evaluate, load_data, train_epoch
 from minitorch_deblur.lesson import lesson_args
+from minitorch_deblur.plots import _pyplot, save_figure
 
 COURSE = {"CNN": 0.9921, "MLP": 0.9781}  # printed by the course's notebooks after 5 epochs
 
@@ -108,9 +109,7 @@ def train_and_test(name: str, model: Any, train: Any, test: Any, args: argparse.
 
 def save_grid(maps: np.ndarray, path: Path, title: str, rows: int = 4) -> None:
     """Tile (n, h, w) maps, each scaled to [0, 1] and framed in white, into one image of ``rows`` rows."""
-    import matplotlib
-    matplotlib.use("Agg")  # files only, no window
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     low, high = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
     maps = np.pad((maps - low) / np.maximum(high - low, 1e-8), ((0, 0), (1, 1), (1, 1)), constant_values=1.0)
@@ -119,15 +118,12 @@ def save_grid(maps: np.ndarray, path: Path, title: str, rows: int = 4) -> None:
     ax.imshow(maps.reshape(rows, n // rows, h, w).transpose(0, 2, 1, 3).reshape(rows * h, -1), cmap="gray")
     ax.set_title(title)
     ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     show_im2col()
     cnn = CNN(generator=Generator(args.seed))
     show_output_sizes(cnn)

@@ -33,7 +33,7 @@ from minitorch_deblur.data.degrade import resize_down_up
 from minitorch_deblur.data.images import from_uint8
 from minitorch_deblur.metrics import psnr, ssim
 from minitorch_deblur.models import SRCNN
-from minitorch_deblur.plots import _pyplot
+from minitorch_deblur.plots import _pyplot, save_figure
 from minitorch_deblur.summary import summary
 from minitorch_deblur.tiling import receptive_field
 from minitorch_deblur.train import cli
@@ -79,14 +79,12 @@ def save_filters(model: SRCNN, path: Path) -> None:
         ax.axis("off")
     fig.colorbar(image, ax=axes, shrink=0.8, label="weight (mean over R, G, B)")
     fig.suptitle("SRCNN: the 64 learned 9x9 filters of the first layer")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, tight=False)   # the colour bar spans all 64 axes
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     show_degradation(args)
     show_model(args.seed)
     run_dir = out / "run"

@@ -32,12 +32,10 @@ import numpy as np
 import minitorch_deblur.functional as F
 from minitorch_deblur import Generator, Tensor, nn, no_grad
 from minitorch_deblur.checkpoint import load_model
-from minitorch_deblur.data import load_cifar10
 from minitorch_deblur.data.degrade import gaussian_kernel
-from minitorch_deblur.data.images import from_uint8
 from minitorch_deblur.metrics import psnr
 from minitorch_deblur.models import CAE, Win5RB
-from minitorch_deblur.plots import _pyplot
+from minitorch_deblur.plots import _pyplot, save_figure
 from minitorch_deblur.restoration import load_test_set, restore_batches
 from minitorch_deblur.train import cli
 from minitorch_deblur.lesson import lesson_args
@@ -108,15 +106,12 @@ def save_comparison(rows: Dict[str, np.ndarray], scores: Dict[str, np.ndarray], 
             if i == 0:
                 ax.set_ylabel(label, fontsize=8)
     fig.suptitle("course B blur + noise: degraded | CAE | Win5-RB | sharp (PSNR, MAX 1)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     show_degradation()
     test = load_test_set("gaussian_noise", args.data_dir, 8, allow_partial=True)
     show_bottleneck(test.sharp)

@@ -12,7 +12,6 @@ mass in 28x28 (LeCun et al., 1998). NumPy and Pillow only; Pillow is imported wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional, Tuple
 
 import numpy as np

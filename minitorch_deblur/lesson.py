@@ -1,7 +1,7 @@
 """The command line every lesson shares: ``--quick``, ``--smoke``, the full course recipe, ``--out``, ``--data-dir``.
 
     args = lesson_args(__doc__, "02", full=(0, 5), quick=(10_000, 2), smoke=(256, 1), argv=argv)
-    args.limit, args.epochs      # images (0: all) and epochs of the mode chosen
+    args.limit, args.epochs      # images (0: all) and epochs of the mode chosen; args.out: the figures' folder (made)
 
 ``--smoke`` is what tests/test_lessons.py runs (seconds); ``--quick`` takes a few minutes on 2 cores; no flag runs
 the course recipe.
@@ -9,6 +9,7 @@ the course recipe.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
 
@@ -29,4 +30,6 @@ def lesson_args(doc: str, number: str, full: Tuple[int, int], quick: Tuple[int, 
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.limit, args.epochs = smoke if args.smoke else quick if args.quick else full
+    args.out = Path(args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
     return args

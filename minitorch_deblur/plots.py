@@ -16,6 +16,16 @@ def _pyplot():  # noqa: ANN202
     return plt
 
 
+def save_figure(fig, path: Path, dpi: int = 100, tight: bool = True) -> Path:  # noqa: ANN001
+    """tight_layout (unless a colour bar spans several axes), save to ``path`` (its folder made), close."""
+    if tight:
+        fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+    return Path(path)
+
+
 def plot_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
     """Two panels: train/test loss and train/test accuracy per epoch."""
     plt = _pyplot()
@@ -30,9 +40,7 @@ def plot_curves(history: Dict[str, List[float]], path: Path, title: str) -> None
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -54,9 +62,7 @@ def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[s
     ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
            xlabel="predicted", ylabel="true", title=title)
     fig.colorbar(image, ax=ax, label="log(1 + count)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
@@ -79,9 +85,7 @@ def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: 
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_restoration_grid(degraded: np.ndarray, restored: np.ndarray, sharp: np.ndarray, degraded_psnr: Sequence[float],
@@ -103,6 +107,4 @@ def plot_restoration_grid(degraded: np.ndarray, restored: np.ndarray, sharp: np.
             if i == 0:
                 ax.set_ylabel(label)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
