@@ -67,7 +67,8 @@ def test_recipes_fill_what_the_command_line_leaves_out():
     assert win5rb.lr_gamma == pytest.approx(math.exp(-0.5)) and not win5rb.zero_init_residual
     srcnn = train.parse_args(["srcnn", "--epochs", "3"])
     assert (srcnn.epochs, srcnn.train_images, srcnn.degradation, srcnn.batch_size) == (3, 5000, "bilinear", 64)
-    assert train.parse_args(["srcnn", "--recipe", "best"]).residual
+    best = train.parse_args(["srcnn", "--recipe", "best"])
+    assert best.residual and best.padding_mode == "reflect" and best.batch_size == 16
     assert train.parse_args(["win5rb", "--recipe", "best", "--no-augment"]).augment is False
     assert train.parse_args(["cnn"]).epochs == 5
 

@@ -30,7 +30,7 @@ RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
     "cnn": {"course": {}, "best": {"epochs": 10, "lr_step": 4, "lr_gamma": 0.3}},
     "srcnn": {"course": {"epochs": 100, "degradation": "bilinear", "train_images": 5000},
               "best": {"epochs": 100, "degradation": "bilinear", "train_images": 5000, "residual": True,
-                       "augment": True, "lr_schedule": "cosine"}},
+                       "padding_mode": "reflect", "batch_size": 16, "lr_schedule": "cosine"}},
     "cae": {"course": _COURSE_B, "best": {**_COURSE_B, "augment": True, "lr_schedule": "cosine", "precise_bn": 50}},
     "win5rb": {"course": {**_COURSE_B, "lr_schedule": "exp", "lr_step": 5, "lr_gamma": math.exp(-0.5)},
                "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine",
