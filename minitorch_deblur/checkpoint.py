@@ -25,26 +25,38 @@ from .models import MODELS
 PathLike = Union[str, Path]
 
 
-def _flatten_optimizer(state: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
-    """Split an optimiser state_dict into arrays (for the npz) and plain values (for the JSON meta)."""
+def _flatten_optimizer(state: Dict[str, Any], prefix: str = "optim/") -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
+    """Split an optimiser state_dict into arrays (for the npz, keys '<prefix><index>/<key>') and plain values (for
+    the JSON meta)."""
     arrays, plain = {}, {"param_groups": state["param_groups"], "state": {}}
     for index, entry in state["state"].items():
         plain["state"][str(index)] = {}
         for key, value in entry.items():
             if hasattr(value, "shape"):  # a NumPy or CuPy array
-                arrays[f"optim/{index}/{key}"] = to_device(value, "cpu")
+                arrays[f"{prefix}{index}/{key}"] = to_device(value, "cpu")
             else:
                 plain["state"][str(index)][key] = value
     return arrays, plain
 
 
-def _unflatten_optimizer(arrays: Dict[str, np.ndarray], plain: Dict[str, Any]) -> Dict[str, Any]:
+def _unflatten_optimizer(arrays: Dict[str, np.ndarray], plain: Dict[str, Any], prefix: str = "optim/") -> Dict[str, Any]:
     state: Dict[int, Dict[str, Any]] = {int(i): dict(v) for i, v in plain["state"].items()}
     for name, value in arrays.items():
-        _, index, key = name.split("/", 2)
-        state.setdefault(int(index), {})[key] = value
+        if name.startswith(prefix):
+            index, key = name[len(prefix):].split("/", 1)
+            state.setdefault(int(index), {})[key] = value
     groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g for g in plain["param_groups"]]
     return {"state": state, "param_groups": groups}
+
+
+def _prefix(name: str) -> str:
+    """Where an optimiser's arrays live in the npz: 'optim/' for the only one, 'optim/<name>/' for a named one."""
+    return f"optim/{name}/" if name else "optim/"
+
+
+def _named(objects: Any) -> Dict[str, Any]:
+    """One optimiser / scheduler as {'': it}; a dict of them (a GAN's generator and discriminator) as is."""
+    return dict(objects) if isinstance(objects, dict) else {"": objects}
 
 
 def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None, scheduler: Optional[Any] = None,
@@ -54,11 +66,13 @@ def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     record: Dict[str, Any] = {"meta": meta or {}}
-    if optimizer is not None:
-        optim_arrays, record["optimizer"] = _flatten_optimizer(optimizer.state_dict())
-        arrays.update(optim_arrays)
+    if optimizer is not None:   # one optimiser, or a dict of them: record 'optimizer' {name: state}
+        record["optimizer"] = {}
+        for name, opt in _named(optimizer).items():
+            optim_arrays, record["optimizer"][name] = _flatten_optimizer(opt.state_dict(), _prefix(name))
+            arrays.update(optim_arrays)
     if scheduler is not None:
-        record["scheduler"] = scheduler.state_dict()
+        record["scheduler"] = {name: sch.state_dict() for name, sch in _named(scheduler).items() if sch is not None}
     return _write_npz(path, arrays, record)
 
 
@@ -85,10 +99,17 @@ def load_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
         record = _read_record(f)
         model.load_state_dict({k[len("model/"):]: f[k] for k in f.files if k.startswith("model/")})
         if optimizer is not None and "optimizer" in record:
-            optimizer.load_state_dict(_unflatten_optimizer(
-                {k: f[k] for k in f.files if k.startswith("optim/")}, record["optimizer"]))
+            arrays = {k: f[k] for k in f.files if k.startswith("optim/")}
+            saved = record["optimizer"]
+            saved = {"": saved} if "param_groups" in saved else saved     # written before optimisers had names
+            for name, opt in _named(optimizer).items():
+                opt.load_state_dict(_unflatten_optimizer(arrays, saved[name], _prefix(name)))
     if scheduler is not None and "scheduler" in record:
-        scheduler.load_state_dict(record["scheduler"])
+        saved = record["scheduler"]
+        saved = {"": saved} if "last_epoch" in saved else saved
+        for name, sch in _named(scheduler).items():
+            if sch is not None:
+                sch.load_state_dict(saved[name])
     return record["meta"]
 
 

@@ -10,7 +10,11 @@ A task (classify.py, restore.py) supplies what differs, through five methods:
 - ``evaluate(model) -> {name: float}``: the metrics after each epoch (validation, test).
 - ``finish(model, history, run_dir, data_source) -> str``: figures and tables at the end; returns what it wrote.
 
-It also names ``example_shape`` (the input of the summary table) and ``describe(record) -> str`` (the epoch line).
+It also names ``example_shape`` (the input of the summary table), ``describe(record) -> str`` (the epoch line)
+and ``meta(args) -> dict`` (what the checkpoint and metrics.json record besides the recipe). Two more are optional:
+``build(args, generator) -> (model, optimizer, scheduler, options)`` when the task is not one model with Adam (the
+GAN: optimisers and schedulers may be dicts of them), and ``update(model, optimizer, batch, index, last_finite)
+-> (loss, n, sums)`` when one batch is more than one loss minimised (the GAN's D step then G step).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -45,33 +49,46 @@ def _finite_grads(parameters: Sequence[Any]) -> bool:
     return all(p.grad is None or bool(get_array_module(p.grad).isfinite(p.grad).all()) for p in parameters)
 
 
-def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar: Any) -> Dict[str, float]:
-    """One pass: zero_grad, ``step(model, batch) -> (loss, n, sums)``, backward, check, optimizer.step().
+def minimise(model: Any, optimizer: Any, step: Any, batch: Any, index: int,
+             last_finite: Optional[float]) -> Tuple[float, int, Dict[str, Any]]:
+    """One update of one loss: zero_grad, ``step(model, batch) -> (loss, n, sums)``, backward, check, step.
+    Raises ``Diverged`` on a non-finite loss or gradient, before the optimiser touches the weights."""
+    optimizer.zero_grad()
+    loss, n, sums = step(model, batch)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise Diverged(index, f"the loss is {value}", last_finite)
+    loss.backward()
+    if not _finite_grads(list(model.parameters())):
+        raise Diverged(index, f"a gradient is not finite (loss {value:.4g})", last_finite)
+    optimizer.step()
+    return value, n, sums
 
-    Returns {'loss': mean loss, key: sums[key] / images for each key}. Raises ``Diverged`` on the first
-    non-finite loss or gradient, before the optimiser touches the weights.
+
+def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar: Any,
+              update: Optional[Any] = None) -> Dict[str, float]:
+    """One pass over the batches. Each one goes through ``update(model, optimizer, batch, index, last_finite)``
+    (a task with several losses, the GAN, brings its own) or else ``minimise`` with the task's ``step``.
+
+    Returns {'loss': mean loss, key: sums[key] / images for each key}.
     """
     model.train()
     totals: Dict[str, float] = {"loss": 0.0}
     seen, start, last_finite = 0, time.perf_counter(), None
-    parameters = list(model.parameters())
     for index, batch in enumerate(batches, start=1):
-        optimizer.zero_grad()
-        loss, n, sums = step(model, batch)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise Diverged(index, f"the loss is {value}", last_finite)
-        loss.backward()
-        if not _finite_grads(parameters):
-            raise Diverged(index, f"a gradient is not finite (loss {value:.4g})", last_finite)
-        optimizer.step()
+        if update is not None:
+            value, n, sums = update(model, optimizer, batch, index, last_finite)
+        else:
+            value, n, sums = minimise(model, optimizer, step, batch, index, last_finite)
         last_finite = value
         totals["loss"] += value * n
         for key, total in sums.items():
             totals[key] = totals.get(key, 0.0) + float(total)
         seen += n
         bar.update(1)
-        bar.set_postfix(loss=f"{totals['loss'] / seen:.4g}", img_s=f"{seen / (time.perf_counter() - start):.0f}")
+        bar.set_postfix(**{"loss": f"{totals['loss'] / seen:.4g}",
+                           **{k: f"{totals[k] / seen:.3g}" for k in getattr(update, "shown", ())},
+                           "img_s": f"{seen / (time.perf_counter() - start):.0f}"})
     return {key: total / max(seen, 1) for key, total in totals.items()}
 
 
@@ -85,17 +102,23 @@ def make_scheduler(optimizer: Any, args: argparse.Namespace) -> Optional[Any]:
     return StepLR(optimizer, args.lr_step, args.lr_gamma) if args.lr_step else None
 
 
+def build(args: argparse.Namespace, generator: Generator) -> Tuple[Any, Any, Any, Dict[str, Any]]:
+    """(model, optimizer, scheduler, model options) of a one-model task: ``MODELS[args.model]`` with the options
+    the command line gave it, Adam, and the --lr-schedule."""
+    options = {key: getattr(args, key) for key in MODEL_OPTIONS.get(args.model, ())
+               if getattr(args, key) not in (False, None, "zeros")}
+    model = MODELS[args.model](generator=generator, **options)
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    return model, optimizer, make_scheduler(optimizer, args), options
+
+
 def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
     """Train ``MODELS[args.model]`` on ``task`` into ``run_dir``; 0 done, 1 diverged, 130 interrupted."""
     from tqdm import tqdm
 
     device = resolve_device(args.device)
     generator = Generator(args.seed)
-    options = {key: getattr(args, key) for key in MODEL_OPTIONS.get(args.model, ())
-               if getattr(args, key) not in (False, None, "zeros")}
-    model = MODELS[args.model](generator=generator, **options)
-    optimizer = Adam(model.parameters(), lr=args.lr)
-    scheduler = make_scheduler(optimizer, args)
+    model, optimizer, scheduler, options = (task.build if hasattr(task, "build") else build)(args, generator)
     history: Dict[str, List[float]] = {}
     first_epoch = 1
     if args.resume:
@@ -119,11 +142,12 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             start = time.perf_counter()
             with tqdm(total=len(batches), desc=f"epoch {epoch}/{args.epochs}", disable=args.no_progress,
                       leave=True, file=sys.stdout) as bar:
-                trained = run_epoch(model, optimizer, batches, task.step, bar)
+                trained = run_epoch(model, optimizer, batches, task.step, bar, getattr(task, "update", None))
             seconds = time.perf_counter() - start
-            lr = optimizer.param_groups[0]["lr"]
-            if scheduler is not None:
-                scheduler.step()
+            lr = next(iter(optimizer.values() if isinstance(optimizer, dict) else [optimizer])).param_groups[0]["lr"]
+            for sch in (scheduler.values() if isinstance(scheduler, dict) else [scheduler]):
+                if sch is not None:
+                    sch.step()
             if args.precise_bn:   # batch-norm statistics of the current weights (nn/batchnorm_stats.py says why)
                 update_bn(task.batches(epoch), model, task.step, limit=args.precise_bn)
             record = {f"train_{key}": value for key, value in trained.items()}
