@@ -48,7 +48,8 @@ def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> L
     kind = args.degradation or meta.get("degradation")
     if kind is None:
         raise ValueError(f"{args.checkpoint} does not say which degradation it was trained for; pass --degradation")
-    test = load_test_set(kind, args.data_dir, args.limit, args.allow_partial)
+    test = load_test_set(kind, args.data_dir, args.limit, args.allow_partial, dataset=meta.get("test_set", "cifar10"),
+                         size=meta.get("crop_size", 96))
     model = load_model(args.checkpoint, device)
     scores, _ = score_model(model, test.degraded, test.sharp, device, args.batch_size)
     rows = {**test.baselines, "restored": scores}

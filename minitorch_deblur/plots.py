@@ -68,7 +68,7 @@ def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[s
 def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
     """Two panels: train / validation / test MSE per epoch (log scale), and test PSNR beside the input's."""
     plt = _pyplot()
-    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    epochs = np.arange(1, len(history["test_psnr"]) + 1)
     fig, (loss_ax, psnr_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for key, label, style in (("train_loss", "train", "o-"), ("val_loss", "validation", "s-"),
                               ("test_mse", "test", "^-")):
@@ -106,5 +106,18 @@ def plot_restoration_grid(degraded: np.ndarray, restored: np.ndarray, sharp: np.
                 ax.set_title(f"{scores[i]:.2f} dB", fontsize=8)
             if i == 0:
                 ax.set_ylabel(label)
+    fig.suptitle(title, fontsize=9)
+    save_figure(fig, path)
+
+
+def plot_loss_terms(history: Dict[str, List[float]], path: Path, title: str) -> None:
+    """One panel per training loss term (history keys 'train_<term>'), per epoch."""
+    plt = _pyplot()
+    keys = [k for k in history if k.startswith("train_")]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        ax.plot(np.arange(1, len(history[key]) + 1), history[key], "o-", markersize=3)
+        ax.set(xlabel="epoch", title=key[len("train_"):].replace("_", " "))
+        ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=9)
     save_figure(fig, path)

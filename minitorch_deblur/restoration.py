@@ -76,22 +76,29 @@ class TestSet:
 
 
 def load_test_set(kind: str, data_dir: Optional[str] = None, limit: int = 0, allow_partial: bool = False,
-                  dataset: str = "cifar10") -> TestSet:
-    """CIFAR-10 test images degraded with ``kind`` (seed ``TEST_SEED``), cached under the cache folder.
+                  dataset: str = "cifar10", size: int = 96, count: int = 240) -> TestSet:
+    """A fixed test set degraded with ``kind`` (seed ``TEST_SEED``), cached under the cache folder.
 
-    Baselines: 'input' (the degraded image itself, clipped for PSNR/SSIM) and, for the x4 degradations,
-    'bicubic' (the same low-resolution image upscaled bicubic: the classic super-resolution baseline).
+    ``dataset``: 'cifar10' (its test split) or 'natural-images' (``count`` seeded ``size`` x ``size`` crops of the
+    HELD-OUT photographs, never the training ones). Baselines: 'input' (the degraded image itself, clipped for
+    PSNR/SSIM) and, for the x4 degradations, 'bicubic' (the same low-resolution image upscaled bicubic: the classic
+    super-resolution baseline).
     """
     from .data import load_cifar10
     from .data.degrade import degrade_test_set, resize_down_up
     from .data.images import from_uint8
     from .data.root import cache_dir
 
-    if dataset != "cifar10":
-        raise ValueError(f"load_test_set: only 'cifar10' is known, got {dataset!r}")
-    test = load_cifar10("test", data_dir, allow_partial=allow_partial)
+    if dataset == "cifar10":
+        test = load_cifar10("test", data_dir, allow_partial=allow_partial)
+    elif dataset == "natural-images":
+        from .data.natural import natural_image_crops
+
+        test = natural_image_crops(count, size, "held-out", seed=TEST_SEED, data_dir=data_dir)
+    else:
+        raise ValueError(f"load_test_set: dataset must be 'cifar10' or 'natural-images', got {dataset!r}")
     images = test.images[:limit] if limit else test.images
-    cache = cache_dir() / "degraded" / f"cifar10-test-{len(images)}-{kind}-seed{TEST_SEED}.npz"
+    cache = cache_dir() / "degraded" / f"{dataset}-test-{len(images)}x{images.shape[-1]}-{kind}-seed{TEST_SEED}.npz"
     degraded = degrade_test_set(images, kind, seed=TEST_SEED, cache=cache)
     sharp = from_uint8(images)
     baselines = {"input": score_images(degraded, sharp)}

@@ -48,3 +48,20 @@ def cifar_partial(tmp_path, no_network):
         records = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
         (folder / f"{name}.bin").write_bytes(records.tobytes())
     return tmp_path / "data"
+
+
+@pytest.fixture
+def natural_images(tmp_path):
+    """A data root with a tiny natural-images/: 3 TRAIN and 2 HELD-OUT photographs (64x48) and its MANIFEST.csv."""
+    from PIL import Image
+
+    folder = tmp_path / "nat" / "natural-images"
+    rows, rng = ["set,file,split"], np.random.default_rng(0)
+    for split, n in (("train", 3), ("held-out", 2)):
+        (folder / split).mkdir(parents=True)
+        for i in range(n):
+            image = (np.kron(rng.random((12, 16, 3)), np.ones((4, 4, 1))) * 255).astype(np.uint8)
+            Image.fromarray(image).save(folder / split / f"{i}.png")
+            rows.append(f"{split},{i}.png,{split}")
+    (folder / "MANIFEST.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path / "nat"

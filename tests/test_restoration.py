@@ -74,8 +74,11 @@ def test_recipes_fill_what_the_command_line_leaves_out():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["mlp", "--degradation", "bicubic"], "--degradation applies to the restoration models"),
-    (["cae", "--residual"], "--residual applies to srcnn, not cae"),
+    (["mlp", "--degradation", "bicubic"], "--degradation applies to srcnn, cae, win5rb, win5rb-paper, deblurgan, not mlp"),
+    (["deblurgan", "--val-fraction", "0.1"], "--val-fraction applies to srcnn, cae, win5rb, win5rb-paper, not deblurgan"),
+    (["cae", "--losses", "l1"], "--losses applies to deblurgan, not cae"),
+    (["deblurgan", "--recipe", "best"], "no best recipe has been measured for deblurgan yet"),
+    (["cae", "--residual"], "--residual applies to srcnn, deblurgan, not cae"),
     (["win5rb", "--padding-mode", "reflect"], "--padding-mode applies to srcnn, not win5rb"),
     (["cae", "--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
 ])

@@ -2,14 +2,14 @@
 
 The split is by folder and comes from the folder's ``MANIFEST.csv`` (column ``split``: 'train' or 'held-out'),
 never from a random draw, so a held-out photograph can never reach training. Photos are read in manifest order;
-crop ``j`` of a call comes from ``numpy.random.default_rng((seed, j))``: it picks a photo uniformly, then a
-top-left corner uniformly, so the same seed gives the same crops on every machine.
+crop ``j`` of a call comes from ``numpy.random.default_rng((seed, j))`` (or ``(*seed, j)`` for a tuple seed): it
+picks a photo uniformly, then a top-left corner uniformly, so the same seed gives the same crops on every machine.
 """
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -37,29 +37,45 @@ def natural_image_files(split: str = "train", data_dir: Optional[PathLike] = Non
     return files
 
 
-def natural_image_crops(n: int, size: int = 32, split: str = "train", seed: int = 0,
-                        data_dir: Optional[PathLike] = None) -> ArrayDataset:
-    """``n`` crops (uint8 (n, 3, size, size)) of the ``split`` photographs, as an ``ArrayDataset``.
+class NaturalImages:
+    """The photographs of one split, decoded once and kept in memory (uint8 (3, H, W) each), cut into crops on
+    demand: ``crops(n, size, seed)``. Training draws new crops every epoch without decoding the files again."""
 
-    Crops are cut from the photos at their own scale; ``ds.photos`` lists the files, ``ds.sources`` the photo
-    index of each crop.
-    """
-    files = natural_image_files(split, data_dir)
-    picks = [np.random.default_rng((seed, j)) for j in range(n)]
-    photo_of = np.array([int(rng.integers(len(files))) for rng in picks], dtype=np.int64)
-    crops = np.empty((n, 3, size, size), dtype=np.uint8)
-    for index in np.unique(photo_of):
-        try:
-            image = load_image_uint8(files[index], "RGB")
-        except OSError as error:
-            raise DataError(f"{files[index]} could not be read as an image ({error}); check it against "
-                            "natural-images/MANIFEST.csv (sha256)") from None
-        _, h, w = image.shape
-        if h < size or w < size:
-            raise DataError(f"{files[index]} is {w}x{h}, smaller than the {size}x{size} crop")
-        for j in np.nonzero(photo_of == index)[0]:
-            y, x = int(picks[j].integers(h - size + 1)), int(picks[j].integers(w - size + 1))
-            crops[j] = image[:, y:y + size, x:x + size]
-    ds = ArrayDataset(crops, name=f"natural-images {SPLITS[split]}: {n:,} crops {size}x{size}")
-    ds.photos, ds.sources = files, photo_of
-    return ds
+    def __init__(self, split: str = "train", data_dir: Optional[PathLike] = None) -> None:
+        self.split, self.files = SPLITS.get(split, split), natural_image_files(split, data_dir)
+        self._images: dict = {}
+
+    def image(self, index: int) -> np.ndarray:
+        if index not in self._images:
+            try:
+                self._images[index] = load_image_uint8(self.files[index], "RGB")
+            except OSError as error:
+                raise DataError(f"{self.files[index]} could not be read as an image ({error}); check it against "
+                                "natural-images/MANIFEST.csv (sha256)") from None
+        return self._images[index]
+
+    def crops(self, n: int, size: int = 32, seed: Any = 0) -> ArrayDataset:
+        """``n`` crops (uint8 (n, 3, size, size)); crop j draws its photo, then its corner, from
+        ``default_rng((*seed, j))``. ``ds.sources`` is each crop's photo index."""
+        key = tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)
+        picks = [np.random.default_rng(key + (j,)) for j in range(n)]
+        photo_of = np.array([int(rng.integers(len(self.files))) for rng in picks], dtype=np.int64)
+        crops = np.empty((n, 3, size, size), dtype=np.uint8)
+        for index in np.unique(photo_of):
+            image = self.image(int(index))
+            _, h, w = image.shape
+            if h < size or w < size:
+                raise DataError(f"{self.files[index]} is {w}x{h}, smaller than the {size}x{size} crop")
+            for j in np.nonzero(photo_of == index)[0]:
+                y, x = int(picks[j].integers(h - size + 1)), int(picks[j].integers(w - size + 1))
+                crops[j] = image[:, y:y + size, x:x + size]
+        ds = ArrayDataset(crops, name=f"natural-images {self.split}: {n:,} crops {size}x{size}")
+        ds.photos, ds.sources = self.files, photo_of
+        return ds
+
+
+def natural_image_crops(n: int, size: int = 32, split: str = "train", seed: Any = 0,
+                        data_dir: Optional[PathLike] = None) -> ArrayDataset:
+    """``n`` crops (uint8 (n, 3, size, size)) of the ``split`` photographs, as an ``ArrayDataset`` (photos are read
+    once per call; keep a ``NaturalImages`` to draw crops repeatedly)."""
+    return NaturalImages(split, data_dir).crops(n, size, seed)

@@ -87,7 +87,7 @@ def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar
         seen += n
         bar.update(1)
         bar.set_postfix(**{"loss": f"{totals['loss'] / seen:.4g}",
-                           **{k: f"{totals[k] / seen:.3g}" for k in getattr(update, "shown", ())},
+                           **{k: f"{totals[k] / seen:.3g}" for k in getattr(update, "shown", ()) if k in totals},
                            "img_s": f"{seen / (time.perf_counter() - start):.0f}"})
     return {key: total / max(seen, 1) for key, total in totals.items()}
 
@@ -132,6 +132,7 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             f"{key} {getattr(args, key)}" for key in args.recipe_keys))
     model.to(device)
     print(f"{args.model} on {device}:\n{summary(model, task.example_shape) if device == 'cpu' else ''}")
+    task.run_dir = run_dir
     data_source = task.load(args, device)
     print(f"data: {data_source}")
     epochs_done = len(history.get("epoch_seconds", []))

@@ -109,12 +109,12 @@ class RestoreTask:
         return {"task": "restore", "degradation": args.degradation, "images": self.counts}
 
     def finish(self, model: Any, history: Dict[str, List[float]], run_dir: Path, data_source: str) -> str:
-        from ..plots import plot_restoration_curves, plot_restoration_grid
+        from ..plots import plot_restoration_grid
 
         if not hasattr(self, "scores"):   # resumed with nothing left to train: score once
             self.evaluate(model)
         name = self.args.model.upper()
-        plot_restoration_curves(history, run_dir / "curves.png", f"{name} on {data_source}")
+        self.plot_curves(history, run_dir, f"{name} on {data_source}")
         n = min(8, len(self.test.sharp))
         plot_restoration_grid(self.test.degraded[:n], self.restored[:n], self.test.sharp[:n],
                               self.test.baselines["input"].psnr[:n], self.scores.psnr[:n], run_dir / "samples.png",
@@ -126,6 +126,13 @@ class RestoreTask:
                 f"{final['test_ssim']:.3f}, mse {final['test_mse']:.5f} (input {final['input_mse']:.5f}) over "
                 f"{len(self.test.sharp):,} images; wrote {run_dir}/model.npz, metrics.json, curves.png, samples.png, "
                 "per_image.csv")
+
+
+    @staticmethod
+    def plot_curves(history: Dict[str, List[float]], run_dir: Path, title: str) -> None:
+        from ..plots import plot_restoration_curves
+
+        plot_restoration_curves(history, run_dir / "curves.png", title)
 
 
 def write_per_image_csv(path: Path, scores: Scores, baselines: Dict[str, Scores]) -> None:

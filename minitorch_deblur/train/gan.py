@@ -1,0 +1,189 @@
+"""The GAN task (course A, week 4): a U-Net generator against a multi-scale PatchGAN, with a VGG perceptual loss.
+
+Data: random ``--crop-size`` crops of the natural-images TRAIN photographs, drawn afresh every epoch
+(``--crops-per-epoch``), blurred on the fly with ``--degradation`` (the course: line motion blur 7-15 px); the test
+set is fixed, seeded crops of the HELD-OUT photographs, blurred once (restoration.py). Never the two mixed.
+Losses (``--losses``): 'l1', 'l1+perceptual' or the course's 'l1+perceptual+adv':
+    D: 0.5 * (MSE(D(x, y), 0.9) + MSE(D(x, G(x)), 0.1)), summed over the scales (LSGAN, soft targets)
+    G: 1 * sum over scales MSE(D(x, G(x)), 0.9) + 0.01 * MSE(VGG(G(x)), VGG(y)) + 100 * mean |G(x) - y|
+    (the VGG term in the scale of the course's torchvision VGG: PERCEPTUAL_SCALE below)
+Each batch: one D step, then one G step, each with gradient-norm clipping at 1.0; Adam with betas (0.5, 0.999).
+``--l1-warmup N``: the first N epochs train G on the L1 term alone (D rests), so it first learns to copy its input.
+Divergence: a non-finite term, D's loss stuck near 0 or G's loss exploding for ``PATIENCE`` steps stops training
+with a message naming the term; the last good epoch stays saved.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import deque
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor, no_grad
+from ..backend import Generator
+from ..models.deblurgan import DeblurGAN
+from ..models.vgg import VGG16Features
+from ..optim import Adam, clip_grad_norm_
+from ..restoration import load_test_set
+from .loop import Diverged, make_scheduler
+from .restore import RestoreTask
+
+REAL, FAKE = 0.9, 0.1               # LSGAN targets of the course
+WEIGHTS = {"adversarial": 1.0, "perceptual": 0.01, "l1": 100.0}
+# The course's VGG was torchvision's: it sees (x - mean) / std, std ~0.226. These Caffe weights see x * 255 - mean,
+# so their relu3_3 features are ~255 * 0.226 = 58x larger and their MSE ~3,300x: scaled back, the course's weight
+# 0.01 weighs the perceptual term as it did there.
+PERCEPTUAL_SCALE = 1.0 / (255.0 * 0.226) ** 2
+PATIENCE = 200                      # steps of a stuck D or an exploding G before training stops
+D_STUCK, G_EXPLODES = 1e-4, 50.0    # D loss below this; G loss above this times its running median
+
+
+def _lsgan(outputs: List[Tensor], target: float) -> Tensor:
+    """sum over scales of mean((D - target)^2)."""
+    total = None
+    for out in outputs:
+        term = ((out - target) ** 2).mean()
+        total = term if total is None else total + term
+    return total
+
+
+class GANTask(RestoreTask):
+    """The deblurring GAN: ``build`` makes G, D and their optimisers; ``update`` does the D step then the G step."""
+
+    example_shape = (1, 3, 96, 96)
+    step = None
+
+    def build(self, args: argparse.Namespace, generator: Generator) -> Tuple[Any, Any, Any, Dict[str, Any]]:
+        options = {"upsample": args.upsample, "residual": bool(args.residual)}
+        model = DeblurGAN(**options, generator=generator)
+        optimizer = {"g": Adam(model.generator.parameters(), lr=args.lr, betas=(0.5, 0.999)),
+                     "d": Adam(model.discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))}
+        scheduler = {name: make_scheduler(opt, args) for name, opt in optimizer.items()}
+        return model, optimizer, scheduler, {**options, "discriminator": True}
+
+    def load(self, args: argparse.Namespace, device: str) -> str:
+        from ..data.degrade import Degrader
+        from ..data.natural import NaturalImages
+
+        self.args, self.device, self.val = args, device, None
+        self.photos = NaturalImages("train", args.data_dir)
+        count = args.limit or 240
+        self.test = load_test_set(args.degradation, args.data_dir, dataset="natural-images", size=args.crop_size,
+                                  count=count)
+        self.degrader = Degrader(args.degradation, seed=args.seed)
+        self.vgg = VGG16Features().to(device) if "perceptual" in args.losses else None
+        self.terms = args.losses.split("+")
+        self.counts = {"train": args.crops_per_epoch, "validation": 0, "test": len(self.test.sharp)}
+        self._history: Dict[str, deque] = {"g": deque(maxlen=PATIENCE), "d_low": deque(maxlen=PATIENCE)}
+        return (f"natural-images TRAIN: {len(self.photos.files)} photos, {args.crops_per_epoch:,} new "
+                f"{args.crop_size}x{args.crop_size} crops per epoch / {self.test.source} (HELD-OUT photos); "
+                f"degradation {args.degradation}; losses {args.losses}")
+
+    def batches(self, epoch: int) -> Any:
+        from ..data import DataLoader
+
+        self.epoch = epoch
+        crops = self.photos.crops(self.args.crops_per_epoch, self.args.crop_size, (self.args.seed, epoch))
+        loader = DataLoader(crops, batch_size=self.args.batch_size, shuffle=True, transform=self.degrader,
+                            device=self.device, generator=Generator([self.args.seed, epoch]))
+        self.degrader.calls = (epoch - 1) * len(loader)
+        return loader
+
+    def _check(self, name: str, value: float, index: int, last: Any) -> float:
+        if not np.isfinite(value):
+            raise Diverged(index, f"the {name} loss is {value}", last)
+        return value
+
+    def update(self, model: Any, optimizer: Dict[str, Any], batch: Tuple[Any, Any], index: int,
+               last: Any) -> Tuple[float, int, Dict[str, float]]:
+        blurred, sharp = batch
+        x, y = Tensor(blurred * 2 - 1), Tensor(sharp * 2 - 1)
+        g, d = model.generator, model.discriminator
+        warm = self.epoch <= self.args.l1_warmup
+        fake = g(x)
+        sums: Dict[str, float] = {}
+        n = len(sharp)
+        adversarial = "adv" in self.terms and not warm
+        if adversarial:                                    # D step: real pairs towards 0.9, restored ones towards 0.1
+            optimizer["d"].zero_grad()
+            d_loss = 0.5 * (_lsgan(d(x, y), REAL) + _lsgan(d(x, fake.detach()), FAKE))
+            sums["d_loss"] = self._check("discriminator", d_loss.item(), index, last) * n
+            d_loss.backward()
+            clip_grad_norm_(d.parameters(), 1.0)
+            optimizer["d"].step()
+        optimizer["g"].zero_grad()                         # G step
+        terms = {"l1": F.l1_loss(fake, y)}
+        if "perceptual" in self.terms and not warm:
+            with no_grad():
+                target = self.vgg((y + 1) * 0.5)
+            terms["perceptual"] = F.mse_loss(self.vgg((fake + 1) * 0.5), target) * PERCEPTUAL_SCALE
+        if adversarial:
+            terms["adversarial"] = _lsgan(d(x, fake), REAL)
+        g_loss = None
+        for name, term in terms.items():
+            sums[name] = self._check(name, term.item(), index, last) * n
+            weighted = term * WEIGHTS[name]
+            g_loss = weighted if g_loss is None else g_loss + weighted
+        value = self._check("generator", g_loss.item(), index, last)
+        g_loss.backward()
+        clip_grad_norm_(g.parameters(), 1.0)
+        optimizer["g"].step()
+        self._watch(value, sums.get("d_loss"), n, index, last)
+        return value, n, sums
+
+    def _watch(self, g_value: float, d_sum: Any, n: int, index: int, last: Any) -> None:
+        """Stop when D's loss has sat near 0, or G's far above its running median, for PATIENCE steps."""
+        history = self._history["g"]
+        if len(history) == PATIENCE and g_value > G_EXPLODES * float(np.median(history)):
+            self._history.setdefault("g_high", deque(maxlen=PATIENCE)).append(1)
+        else:
+            self._history.setdefault("g_high", deque(maxlen=PATIENCE)).clear()
+        history.append(g_value)
+        if len(self._history["g_high"]) == PATIENCE:
+            raise Diverged(index, f"the generator loss has stayed above {G_EXPLODES:g}x its running median for "
+                                  f"{PATIENCE} steps", last)
+        if d_sum is not None:
+            low = self._history["d_low"]
+            low.append(d_sum / n < D_STUCK)
+            if len(low) == PATIENCE and all(low):
+                raise Diverged(index, f"the discriminator loss has stayed below {D_STUCK:g} for {PATIENCE} steps "
+                                      "(D wins; G gets no useful gradient): lower D's lr or warm up with L1", last)
+
+    update.shown = ("d_loss",)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def describe(record: Dict[str, float]) -> str:
+        terms = " ".join(f"{k[6:]} {record[k]:.4g}" for k in ("train_l1", "train_perceptual", "train_adversarial",
+                                                              "train_d_loss") if k in record)
+        gain = record["test_psnr"] - record["input_psnr"]
+        return (f"G {record['train_loss']:.4g} ({terms}) | test psnr {record['input_psnr']:.2f} -> "
+                f"{record['test_psnr']:.2f} dB ({gain:+.2f}) ssim {record['input_ssim']:.3f} -> "
+                f"{record['test_ssim']:.3f}")
+
+    def evaluate(self, model: Any) -> Dict[str, float]:
+        record = super().evaluate(model)
+        if getattr(self, "run_dir", None) is not None:   # a sample grid every epoch
+            from ..plots import plot_restoration_grid
+
+            n = min(6, len(self.test.sharp))
+            plot_restoration_grid(self.test.degraded[:n], self.restored[:n], self.test.sharp[:n],
+                                  self.test.baselines["input"].psnr[:n], self.scores.psnr[:n],
+                                  Path(self.run_dir) / "samples" / f"epoch_{getattr(self, 'epoch', 0):03d}.png",
+                                  f"epoch {getattr(self, 'epoch', 0)}: blurred | restored | sharp (PSNR, MAX 1)")
+        return record
+
+    @staticmethod
+    def plot_curves(history: Dict[str, List[float]], run_dir: Path, title: str) -> None:
+        """curves.png: test MSE and PSNR (the G loss is no MSE, so it is left out); losses.png: each loss term."""
+        from ..plots import plot_loss_terms, plot_restoration_curves
+
+        plot_restoration_curves({k: v for k, v in history.items() if k != "train_loss"}, run_dir / "curves.png",
+                                title)
+        plot_loss_terms(history, run_dir / "losses.png", title)
+
+    def meta(self, args: argparse.Namespace) -> Dict[str, Any]:
+        return {**super().meta(args), "test_set": "natural-images", "crop_size": args.crop_size,
+                "losses": args.losses}
