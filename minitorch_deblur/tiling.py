@@ -10,6 +10,10 @@ whole-image output in its core (up to float rounding of the convolution algorith
             convolution (exact for odd 'same' kernels), k - 1 for pooling (its window starts at the pixel)
     align = the product of every stride (pooling and strided convolution)
 
+A model with instance norm (the GAN's U-Net) is not local: every output pixel depends on the whole image's
+statistics. It runs whole while it fits; otherwise in large tiles that overlap by a quarter of their side, blended
+with weights that ramp linearly across each overlap (``blended``), which changes the output a little.
+
 The memory of a forward pass is measured, not guessed: ``bytes_per_pixel`` runs the model on two small probes under
 ``tracemalloc`` (which sees NumPy's allocations) and fits peak = a + b * pixels.
 """
@@ -44,6 +48,10 @@ def receptive_field(model: Any) -> Tuple[int, int]:
         elif isinstance(module, nn.Upsample):
             spacing /= module.scale_factor
             continue
+        elif isinstance(module, nn.ConvTranspose2d):
+            spacing /= max(module.stride)
+            halo += max(module.kernel_size) // 2 * spacing
+            continue
         else:
             continue
         spacing *= stride
@@ -68,6 +76,48 @@ def bytes_per_pixel(model: Any, channels: int = 3, probes: Tuple[int, int] = (48
     pixels = [(-(-s // align) * align) ** 2 for s in probes]
     slope = max((peaks[1] - peaks[0]) / (pixels[1] - pixels[0]), peaks[1] / pixels[1] / 2)
     return max(0.0, peaks[1] - slope * pixels[1]), slope
+
+
+def is_local(model: Any) -> bool:
+    """Whether each output pixel depends only on a window of the input (no instance norm anywhere)."""
+    return not any(isinstance(m, nn.InstanceNorm2d) for m in model.modules())
+
+
+def _ramp(start: int, length: int, size: int, overlap: int) -> np.ndarray:
+    """Blend weights of one tile along one axis: rising over the first ``overlap`` pixels and falling over the last,
+    except at the image's own border."""
+    w = np.ones(length, dtype=np.float32)
+    r = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+    if start > 0:
+        w[:overlap] = np.minimum(w[:overlap], r)
+    if start + length < size:
+        w[length - overlap:] = np.minimum(w[length - overlap:], r[::-1])
+    return w
+
+
+def _starts(size: int, tile: int, overlap: int) -> List[int]:
+    if tile >= size:
+        return [0]
+    starts = list(range(0, size - tile + 1, tile - overlap))
+    return starts if starts[-1] == size - tile else starts + [size - tile]
+
+
+def blended(model: Any, padded: np.ndarray, tile: int, align: int, device: str) -> Tuple[np.ndarray, int]:
+    """Overlapping ``tile`` x ``tile`` tiles (a quarter overlap, multiples of ``align``) blended linearly."""
+    c, H, W = padded.shape
+    tile = max(4 * align, tile // align * align)
+    overlap = max(align, tile // 4 // align * align)
+    out = np.zeros((c, H, W), dtype=np.float64)
+    weight = np.zeros((H, W), dtype=np.float64)
+    count = 0
+    for y in _starts(H, tile, overlap):
+        for x in _starts(W, tile, overlap):
+            th, tw = min(tile, H), min(tile, W)
+            wgt = np.outer(_ramp(y, th, H, overlap), _ramp(x, tw, W, overlap))
+            out[:, y:y + th, x:x + tw] += _forward(model, padded[:, y:y + th, x:x + tw], device) * wgt
+            weight[y:y + th, x:x + tw] += wgt
+            count += 1
+    return (out / weight).astype(np.float32), count
 
 
 def tiles(size: int, core: int, halo: int, align: int) -> Iterator[Tuple[int, int, int, int]]:
@@ -102,6 +152,10 @@ def restore_image(model: Any, image: np.ndarray, max_memory: float = 2e9, device
     H, W = padded.shape[1:]
     if not tile and fixed + per_pixel * H * W <= max_memory:
         return _forward(model, padded, device)[:, :h, :w], "whole image"
+    if not is_local(model):
+        side = tile or int(math.sqrt(max(max_memory - fixed, 0) / per_pixel))
+        out, count = blended(model, padded, side, align, device)
+        return out[:, :h, :w], f"{count} blended tiles of {max(4 * align, side // align * align)} px (instance norm)"
     if not tile:   # the largest square core whose tile (core + halo on both sides) fits; at least MIN_TILE
         side = int(math.sqrt(max(max_memory - fixed, 0) / per_pixel)) - 2 * halo
         tile = max(MIN_TILE, side)
@@ -115,4 +169,4 @@ def restore_image(model: Any, image: np.ndarray, max_memory: float = 2e9, device
     return out[:, :h, :w], f"{count} tiles of {tile}x{tile} (+{halo} px halo)"
 
 
-__all__: List[str] = ["bytes_per_pixel", "receptive_field", "restore_image", "tiles"]
+__all__: List[str] = ["blended", "bytes_per_pixel", "is_local", "receptive_field", "restore_image", "tiles"]

@@ -258,3 +258,24 @@ def test_conv2d_padding_mode_pads_the_input_first_as_pytorch_does():
         np.testing.assert_allclose(conv(x).numpy(), expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="padding_mode must be one of zeros, reflect, replicate"):
         mt.nn.Conv2d(3, 4, 3, padding_mode="circular")
+
+
+def test_a_model_with_instance_norm_runs_whole_or_in_blended_tiles():
+    from minitorch_deblur.models.deblurgan import DeblurGAN
+    from minitorch_deblur.tiling import is_local
+
+    class Identity(mt.nn.Module):   # flagged non-local by its (unused) instance norm: blending must be exact
+        def __init__(self):
+            super().__init__()
+            self.norm = mt.nn.InstanceNorm2d(3)
+
+        def forward(self, x):
+            return x * 1.0
+
+    image = np.random.default_rng(0).random((3, 70, 90)).astype(np.float32)
+    out, how = restore_image(Identity(), image, tile=32)
+    assert how.startswith("12 blended tiles of 32 px") and not is_local(Identity())
+    np.testing.assert_allclose(out, image, rtol=1e-6)
+    gan = DeblurGAN(discriminator=False, generator=mt.Generator(0)).eval()
+    whole, how_whole = restore_image(gan, image)
+    assert how_whole == "whole image" and whole.shape == image.shape
