@@ -71,11 +71,12 @@ def test_recipes_fill_what_the_command_line_leaves_out():
     assert best.residual and best.padding_mode == "reflect" and best.batch_size == 16
     assert train.parse_args(["win5rb", "--recipe", "best", "--no-augment"]).augment is False
     assert train.parse_args(["cnn"]).epochs == 5
+    assert train.parse_args(["win5rb", "--paper"]).paper
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["mlp", "--degradation", "bicubic"], "--degradation applies to srcnn, cae, win5rb, win5rb-paper, deblurgan, not mlp"),
-    (["deblurgan", "--val-fraction", "0.1"], "--val-fraction applies to srcnn, cae, win5rb, win5rb-paper, not deblurgan"),
+    (["mlp", "--degradation", "bicubic"], "--degradation applies to srcnn, cae, win5rb, deblurgan, not mlp"),
+    (["deblurgan", "--val-fraction", "0.1"], "--val-fraction applies to srcnn, cae, win5rb, not deblurgan"),
     (["cae", "--losses", "l1"], "--losses applies to deblurgan, not cae"),
     (["deblurgan", "--recipe", "best"], "no best recipe has been measured for deblurgan yet"),
     (["cae", "--residual"], "--residual applies to srcnn, deblurgan, not cae"),

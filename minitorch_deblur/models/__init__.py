@@ -11,14 +11,14 @@ from .patchgan import MultiScalePatchGAN, PatchGAN
 from .srcnn import SRCNN
 from .unet import UNet
 from .vgg import VGG16Features
-from .win5rb import Win5RB, Win5RBPaper
+from .win5rb import Win5RB
 
 CLASSIFIERS = {"mlp": MLP, "cnn": CNN}
-RESTORATION = {"srcnn": SRCNN, "cae": CAE, "win5rb": Win5RB, "win5rb-paper": Win5RBPaper, "deblurgan": DeblurGAN}
+RESTORATION = {"srcnn": SRCNN, "cae": CAE, "win5rb": Win5RB, "deblurgan": DeblurGAN}
 MODELS = {**CLASSIFIERS, **RESTORATION}
 # constructor options that change a model, by model name: train takes them as flags, checkpoints record them
-MODEL_OPTIONS = {"srcnn": ("residual", "padding_mode"), "win5rb": ("zero_init_residual",), "win5rb-paper": ("zero_init_residual",),
+MODEL_OPTIONS = {"srcnn": ("residual", "padding_mode"), "win5rb": ("paper", "zero_init_residual"),
                  "deblurgan": ("residual", "upsample")}
 
 __all__ = ["CAE", "CLASSIFIERS", "CNN", "DeblurGAN", "MLP", "MODELS", "MODEL_OPTIONS", "MultiScalePatchGAN", "PatchGAN",
-           "RESTORATION", "SRCNN", "UNet", "VGG16Features", "Win5RB", "Win5RBPaper"]
+           "RESTORATION", "SRCNN", "UNet", "VGG16Features", "Win5RB"]

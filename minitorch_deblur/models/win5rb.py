@@ -40,10 +40,3 @@ class Win5RB(nn.Module):
     def forward(self, x: Any) -> Tensor:
         return x + self.correction(x)
 
-
-class Win5RBPaper(Win5RB):
-    """Win5-RB as the paper built it: 4 x (Conv 128 7x7, BN, ReLU), Conv 7x7, BN, plus the input (2,448,655)."""
-
-    def __init__(self, channels: int = 3, zero_init_residual: bool = False,
-                 generator: Optional[Generator] = None) -> None:
-        super().__init__(channels, paper=True, zero_init_residual=zero_init_residual, generator=generator)

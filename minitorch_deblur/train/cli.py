@@ -22,7 +22,7 @@ PROG = "python -m minitorch_deblur.train"
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
                           "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros",
-                          "zero_init_residual": False, "precise_bn": 0, "losses": "l1+perceptual+adv", "crop_size": 96,
+                          "zero_init_residual": False, "paper": False, "precise_bn": 0, "losses": "l1+perceptual+adv", "crop_size": 96,
                           "crops_per_epoch": 5000, "upsample": "transpose", "l1_warmup": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
 RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
@@ -38,17 +38,16 @@ RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
                "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine",
                         "precise_bn": 50}},
 }
-RECIPES["win5rb-paper"] = RECIPES["win5rb"]
 # course A week 4 (the GAN's CPU recipe is not measured yet: --recipe best says so)
 RECIPES["deblurgan"] = {"course": {"epochs": 100, "batch_size": 32, "lr": 1e-4, "degradation": "motion",
                                    "lr_step": 50, "lr_gamma": 0.5}}
-CIFAR_RESTORERS = ("srcnn", "cae", "win5rb", "win5rb-paper")
+CIFAR_RESTORERS = ("srcnn", "cae", "win5rb")
 OPTION_SCOPE = {  # options that only some models take (the model options come from models.MODEL_OPTIONS)
     "degradation": tuple(RESTORATION), "allow_partial": CIFAR_RESTORERS,
     **{k: CIFAR_RESTORERS for k in ("train_images", "val_fraction", "augment", "natural_crops")},
     **{k: ("deblurgan",) for k in ("losses", "crop_size", "crops_per_epoch", "l1_warmup")},
     **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
-       for k in ("residual", "padding_mode", "zero_init_residual", "upsample")},
+       for k in ("residual", "padding_mode", "zero_init_residual", "paper", "upsample")},
 }
 RECIPE_KEYS = ("model", "recipe", "seed", "limit") + tuple(COMMON)  # fixed for a run's lifetime (not epochs)
 RECIPE_KEYS = tuple(k for k in RECIPE_KEYS if k != "epochs")
@@ -67,7 +66,7 @@ class UserError(Exception):
 
 def _recipe_help(key: str) -> str:
     """'course: mlp 5, cnn 5, srcnn 100, ...' for one option, from the recipe table."""
-    return ", ".join(f"{m} {RECIPES[m]['course'].get(key, COMMON[key])}" for m in RECIPES if m != "win5rb-paper")
+    return ", ".join(f"{m} {RECIPES[m]['course'].get(key, COMMON[key])}" for m in RECIPES)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="srcnn: output = input + SRCNN(input)")
     restoration.add_argument("--padding-mode", choices=["zeros", "reflect", "replicate"],
                              help="srcnn: how each convolution pads its input (default zeros, the course's)")
+    restoration.add_argument("--paper", action=argparse.BooleanOptionalAction, default=None,
+                             help="win5rb: the paper's network (4 x 128-channel 7x7 blocks, 2,448,655 parameters) "
+                                  "instead of the notebook's (1,276,879)")
     restoration.add_argument("--zero-init-residual", action=argparse.BooleanOptionalAction, default=None,
                              help="win5rb: start as the identity (the last batch norm's scale at 0)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto: cuda if "
