@@ -1,0 +1,61 @@
+"""No raw NumPy where the array module belongs: operators, nn, optim and the training steps call ``xp`` (NumPy or
+CuPy, from the data) so the same code runs on a GPU. Every ``np.<function>(`` call in those files must be on the
+allow-list below, with the reason it is host-side on purpose."""
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "minitorch_deblur"
+SCANNED = ["functional", "nn", "optim", "train/loop.py", "train/restore.py", "train/gan.py", "train/classify.py"]
+CALL = re.compile(r"\bnp\.([a-z_][a-z0-9_.]*)\s*\(")
+
+# (file, code fragment of the line, why NumPy is right there)
+ALLOWED = [
+    ("functional/conv_fft.py", "np.", "the DFT matrices are built once on the host, cached, then moved to the "
+                                      "data's device with xp.asarray"),
+    ("nn/conv.py", "np.empty(", "parameters are created on the CPU and moved with .to(device), as PyTorch's"),
+    ("nn/linear.py", "np.empty(", "parameters are created on the CPU and moved with .to(device)"),
+    ("nn/norm.py", "np.ones(num_features", "affine parameters start on the CPU, moved with .to(device)"),
+    ("nn/norm.py", "np.zeros(num_features", "parameters / running statistics start on the CPU"),
+    ("nn/norm.py", "np.ones(num_features, dtype=np.float32))", "running variance starts on the CPU"),
+    ("nn/norm.py", "np.zeros((), dtype=np.int64)", "the batch counter starts on the CPU"),
+    ("nn/parameter.py", "np.asarray(data", "a Parameter made from a Python list or scalar starts on the CPU"),
+    ("nn/module.py", "np.array(to_device(", "state_dict returns NumPy copies whatever the device (checkpoints)"),
+    ("nn/module.py", "np.shape(", "shape of a state_dict entry, NumPy or CuPy alike"),
+    ("optim/optimizer.py", "np.array(to_device(", "optimiser state_dict returns NumPy copies (checkpoints)"),
+    ("train/loop.py", "np.mean(history", "epoch times, Python floats"),
+    ("train/restore.py", "np.empty_like(images)", "augmentation of a uint8 CPU batch before it goes to the device"),
+    ("train/restore.py", "np.rot90(images[i]", "augmentation of a CPU batch before it goes to the device"),
+    ("train/restore.py", "np.random.default_rng((self.args.seed", "the augmentation's seeded host generator"),
+    ("train/restore.py", "np.concatenate([images, crops.images])", "the training set is built on the CPU"),
+    ("train/gan.py", "np.isfinite(value)", "value is a Python float read with .item()"),
+    ("train/gan.py", "np.median(history)", "recent G losses, Python floats"),
+    ("train/classify.py", "np.arange(min(args.limit", "indices of a CPU dataset"),
+    ("train/classify.py", "np.concatenate(predictions)", "predictions already copied to the CPU for the report"),
+]
+
+
+def _files():
+    for entry in SCANNED:
+        path = PACKAGE / entry
+        yield from sorted(path.rglob("*.py")) if path.is_dir() else [path]
+
+
+def test_no_raw_numpy_call_outside_the_allow_list():
+    unexplained = []
+    for path in _files():
+        rel = path.relative_to(PACKAGE).as_posix()
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            if not CALL.search(code):
+                continue
+            if not any(rel == f and fragment in code for f, fragment, _ in ALLOWED):
+                unexplained.append(f"{rel}:{number}: {line.strip()}")
+    assert not unexplained, ("np.<function>( where xp (the data's array module) belongs, or add it to ALLOWED in "
+                             "tests/test_device_discipline.py with the reason:\n" + "\n".join(unexplained))
+
+
+@pytest.mark.parametrize("file, fragment, reason", ALLOWED)
+def test_every_allowance_is_still_used(file, fragment, reason):
+    assert fragment in (PACKAGE / file).read_text(), f"{file} no longer has {fragment!r}: drop the allowance"
