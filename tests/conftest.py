@@ -2,7 +2,8 @@
 
 Hypothesis profiles: "ci" (derandomized, reproducible, prints the failing example's blob) when $CI is set,
 "dev" otherwise. Select one by hand with ``pytest --hypothesis-profile=dev``.
-The ``no_network`` fixture keeps data tests offline, with checksum stamps in a private folder; ``cifar_partial``
+``pytest --device cuda`` (or $MINITORCH_DEBLUR_TEST_DEVICE=cuda) runs the op-table tests and gradient checks on
+CuPy; without CuPy or a GPU it stops with one sentence. The ``no_network`` fixture keeps data tests offline, with checksum stamps in a private folder; ``cifar_partial``
 writes a tiny partial CIFAR-10 in the official binary layout.
 """
 import os
@@ -12,6 +13,34 @@ import numpy as np
 
 import pytest
 from hypothesis import settings
+
+def pytest_addoption(parser):
+    parser.addoption("--device", choices=["cpu", "cuda"], default=os.environ.get("MINITORCH_DEBLUR_TEST_DEVICE", "cpu"),
+                     help="where the op-table tests and gradient checks run (default cpu; or "
+                          "$MINITORCH_DEBLUR_TEST_DEVICE)")
+
+
+def pytest_configure(config):
+    """``--device cuda`` without CuPy or a GPU stops the run at once with one sentence that says why."""
+    if config.getoption("--device") != "cuda":
+        return
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        pytest.exit("--device cuda needs CuPy, which is not installed: pip install -e .[gpu] on a machine with an "
+                    "NVIDIA GPU, or run the tests without --device", returncode=4)
+    from minitorch_deblur.backend import gpu_available
+
+    if not gpu_available():
+        pytest.exit("--device cuda: CuPy is installed but sees no usable CUDA device (driver or GPU missing)",
+                    returncode=4)
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    """'cpu', or 'cuda' under ``pytest --device cuda``."""
+    return request.config.getoption("--device")
+
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)

@@ -59,3 +59,18 @@ def test_no_raw_numpy_call_outside_the_allow_list():
 @pytest.mark.parametrize("file, fragment, reason", ALLOWED)
 def test_every_allowance_is_still_used(file, fragment, reason):
     assert fragment in (PACKAGE / file).read_text(), f"{file} no longer has {fragment!r}: drop the allowance"
+
+
+def test_device_cuda_without_cupy_or_a_gpu_stops_with_one_sentence(tmp_path):
+    import subprocess
+    import sys
+
+    from minitorch_deblur.backend import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is here: --device cuda runs")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "--device", "cuda", "-p", "no:cacheprovider",
+                             str(Path(__file__).parent / "test_device_discipline.py"), "-k", "allow_list"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 4 and "--device cuda" in out and ("CuPy" in out) and "Traceback" not in out

@@ -33,28 +33,29 @@ def _draw(data, row):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("row", ROWS)
-def test_forward_matches_reference(row, dtype):
+def test_forward_matches_reference(row, dtype, device):
     @settings(max_examples=row.max_examples, deadline=None)
     @given(st.data())
     def check(data):
         cfg, arrays = _draw(data, row)
-        out = T.run_forward(row, cfg, arrays, dtype)
+        out = T.run_forward(row, cfg, arrays, dtype, device)
         expected = np.dtype(row.out_dtype or dtype)
         assert out.dtype == expected, f"{row.name}: {np.dtype(dtype)} in but {out.dtype} out (config {T.describe(cfg)})"
-        err = T.forward_error(row, cfg, arrays, dtype)
+        err = T.forward_error(row, cfg, arrays, dtype, device)
         assert err <= FORWARD_TOL[dtype], (f"{row.name}: forward differs from the reference by {err:.3g} "
                                            f"(relative) in {np.dtype(dtype)}; config {T.describe(cfg)}")
     check()
 
 
 @pytest.mark.parametrize("row", GRAD_ROWS)
-def test_gradient(row):
+def test_gradient(row, device):
     @settings(max_examples=row.max_examples, deadline=None)
     @given(st.data())
     def check(data):
         cfg, arrays = _draw(data, row)
         seed = data.draw(st.integers(0, 2**16), label="upstream gradient seed")
-        assert_gradcheck(row.bind(cfg), arrays, wrt=row.wrt, seed=seed, name=f"{row.name} {T.describe(cfg)}")
+        assert_gradcheck(row.bind(cfg), T.on_device(arrays, device), wrt=row.wrt, seed=seed,
+                         name=f"{row.name} {T.describe(cfg)} on {device}")
     check()
 
 

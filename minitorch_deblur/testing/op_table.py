@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import Generator, get_array_module
+from ..backend import Generator, get_array_module, to_device
 
 DrawInt = Callable[[int, int], int]
 DrawFloat = Callable[[float, float], float]
@@ -775,17 +775,24 @@ def to_tensors(arrays: Sequence[Any], device: str = "cpu", requires_grad: bool =
     return out
 
 
+def on_device(arrays: Sequence[Any], device: str) -> List[Any]:
+    """The arrays moved to ``device`` (None and non-arrays unchanged): gradcheck then runs there."""
+    return [to_device(a, device) if hasattr(a, "shape") else a for a in arrays]
+
+
 def run_forward(row: OpRow, cfg: Config, arrays: Sequence[Any], dtype: Any = np.float64,
                 device: str = "cpu") -> Tensor:
     """The row's op on ``arrays`` cast to ``dtype`` (floating ones), as Tensors on ``device``."""
     return row.call(cfg, *to_tensors(cast_inputs(arrays, dtype), device))
 
 
-def forward_error(row: OpRow, cfg: Config, arrays: Sequence[Any], dtype: Any = np.float64) -> float:
+def forward_error(row: OpRow, cfg: Config, arrays: Sequence[Any], dtype: Any = np.float64,
+                  device: str = "cpu") -> float:
     """max |op - reference| / max(1, max |reference|) with inputs in ``dtype`` (the reference runs in float64
-    on the same, already rounded, values). A wrong shape raises AssertionError naming both shapes."""
+    on the CPU on the same, already rounded, values; the op on ``device``). A wrong shape raises AssertionError
+    naming both shapes."""
     cast = cast_inputs(arrays, dtype)
-    out = run_forward(row, cfg, cast, dtype).numpy().astype(np.float64)
+    out = run_forward(row, cfg, cast, dtype, device).numpy().astype(np.float64)
     exact = cast_inputs(cast, np.float64)
     if row.forward_check is not None:
         return row.forward_check(cfg, exact, out)
