@@ -195,3 +195,31 @@ def test_one_missing_mnist_file_is_named_once_and_both_splits_fall_back_together
     assert err.count("warning:") == 1 and "train-images-idx3-ubyte.gz not in" in err
     mnist.load_mnist("train", tmp_path, download=False), mnist.load_mnist("train", tmp_path, download=False)
     assert capsys.readouterr().err.count("warning:") == 1
+
+
+def test_reading_losses_every_few_steps_gives_the_same_epoch_and_names_the_bad_step():
+    import minitorch_deblur.functional as F
+    from minitorch_deblur.train.loop import Diverged, run_epoch
+
+    class Bar:
+        def update(self, n): pass
+        def set_postfix(self, **kw): pass
+
+    rng = np.random.default_rng(0)
+    batches = [(rng.random((4, 784)).astype(np.float32), rng.integers(0, 10, 4)) for _ in range(7)]
+
+    def step(model, batch):
+        return F.cross_entropy(model(mt.tensor(batch[0])), batch[1]), 4, {}
+    results = []
+    for sync_every in (1, 3):
+        model = MLP(generator=mt.Generator(0))
+        results.append(run_epoch(model, Adam(model.parameters()), batches, step, Bar(), sync_every=sync_every))
+    assert results[0]["loss"] == pytest.approx(results[1]["loss"], rel=1e-6)
+
+    def poisoned(model, batch, calls=[0]):   # noqa: B006 (a counter across calls)
+        calls[0] += 1
+        loss, n, sums = step(model, batch)
+        return (loss * float("nan") if calls[0] == 5 else loss), n, sums
+    model = MLP(generator=mt.Generator(0))
+    with pytest.raises(Diverged, match="step 5: the loss is nan"):
+        run_epoch(model, Adam(model.parameters()), batches, poisoned, Bar(), sync_every=3)
