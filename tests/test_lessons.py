@@ -79,3 +79,15 @@ def test_lesson04_cae_win5rb(cifar_partial, monkeypatch, capsys, tmp_path):
     assert "zero_init_residual=True" in out and "Win5-RB: 1,306M multiply-adds" in out
     assert set(result) == {"cae_test_mse", "win5rb_test_mse"}
     assert (tmp_path / "l04" / "compare.png").stat().st_size > 1000
+
+
+@pytest.mark.lesson5
+def test_lesson05_unet_gan(natural_images, no_network, monkeypatch, capsys, tmp_path):
+    result = run_lesson("05_unet_gan.py", ["--smoke", "--out", str(tmp_path / "l05"), "--data-dir",
+                                           str(natural_images)], monkeypatch)
+    out = capsys.readouterr().out
+    assert "the same number" in out and "<- uneven: a checkerboard" in out and "max difference 0.0e+00" in out
+    assert "6,170,627 parameters" in out and "46x46 patch" in out and "held-out crops: blurred" in out
+    assert set(result) == {"gain_db", "test_psnr"}
+    for figure in ("run/losses.png", "run/samples/epoch_001.png"):
+        assert (tmp_path / "l05" / figure).stat().st_size > 1000
