@@ -25,6 +25,7 @@ ALLOWED = [
     ("nn/module.py", "np.shape(", "shape of a state_dict entry, NumPy or CuPy alike"),
     ("optim/optimizer.py", "np.array(to_device(", "optimiser state_dict returns NumPy copies (checkpoints)"),
     ("train/loop.py", "np.mean(history", "epoch times, Python floats"),
+    ("train/loop.py", "np.bool_(True)", "a model without gradients: nothing to read from any device"),
     ("train/restore.py", "np.empty_like(images)", "augmentation of a uint8 CPU batch before it goes to the device"),
     ("train/restore.py", "np.rot90(images[i]", "augmentation of a CPU batch before it goes to the device"),
     ("train/restore.py", "np.random.default_rng((self.args.seed", "the augmentation's seeded host generator"),
