@@ -1,0 +1,106 @@
+"""The exercise command line (see __init__.py)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .grade import check
+from .skeleton import MARK, skeleton_source, solution_source
+from .table import BY_NAME, EXERCISES, Exercise
+
+PROG = "python -m minitorch_deblur.exercise"
+FOLDER = Path("exercises")
+
+
+def _path(exercise: Exercise) -> Path:
+    return FOLDER / f"{exercise.name}.py"
+
+
+def _tests(exercise: Exercise) -> str:
+    return f"op-table rows {', '.join(exercise.rows)}" if exercise.rows else f"{exercise.name} beside the built-in"
+
+
+def status(exercise: Exercise) -> str:
+    path = _path(exercise)
+    if not path.is_file():
+        return "not started"
+    text = path.read_text()
+    if MARK in text:
+        return "started"
+    report = check(exercise, path)
+    return "passing" if report.passed else f"failing: {report.lines[-1] if report.lines else ''}"
+
+
+def _select(names: Sequence[str], lesson: Optional[int]) -> List[Exercise]:
+    if lesson is not None:
+        chosen = [e for e in EXERCISES if e.lesson == lesson]
+        if not chosen:
+            raise SystemExit(f"{PROG}: error: no exercises for lesson {lesson} (lessons: "
+                             f"{sorted({e.lesson for e in EXERCISES})})")
+        return chosen
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown or not names:
+        raise SystemExit(f"{PROG}: error: {'unknown exercise ' + repr(unknown[0]) if unknown else 'name one'}; "
+                         f"choose from: {', '.join(BY_NAME)} (or --lesson N)")
+    return [BY_NAME[n] for n in names]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description="Write the operators yourself; the framework grades them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every exercise by lesson, with its status")
+    for name, text in (("start", "write the skeleton into exercises/"), ("check", "grade your file"),
+                       ("solution", "show the built-in code")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("names", nargs="*")
+        p.add_argument("--lesson", type=int)
+        if name == "start":
+            p.add_argument("--force", action="store_true", help="overwrite your file")
+        if name == "check":
+            p.add_argument("--all", action="store_true", help="every exercise you have started")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for lesson in sorted({e.lesson for e in EXERCISES}):
+            print(f"lesson {lesson}:")
+            for e in (e for e in EXERCISES if e.lesson == lesson):
+                print(f"  {e.name:18s} {status(e)}")
+        return 0
+    if args.command == "check" and args.all:
+        chosen = [e for e in EXERCISES if _path(e).is_file()]
+        if not chosen:
+            print(f"no exercise started yet: {PROG} start conv2d")
+            return 1
+    else:
+        chosen = _select(args.names, args.lesson)
+    failed = 0
+    for e in chosen:
+        path = _path(e)
+        if args.command == "start":
+            if path.exists() and not args.force:
+                print(f"{path} exists: your work is kept (--force overwrites it)", file=sys.stderr)
+                failed += 1
+                continue
+            FOLDER.mkdir(exist_ok=True)
+            path.write_text(skeleton_source(e, _tests(e)))
+            print(f"wrote {path}: write {', '.join(e.blanks)}, then: {PROG} check {e.name}")
+        elif args.command == "solution":
+            print(solution_source(e))
+        else:
+            if not path.is_file():
+                print(f"{e.name}: not started ({PROG} start {e.name})")
+                failed += 1
+                continue
+            report = check(e, path)
+            print(report.text())
+            if report.passed:
+                later = [x for x in EXERCISES[EXERCISES.index(e) + 1:] if not _path(x).is_file()]
+                if later:
+                    print(f"  next: {PROG} start {later[0].name}")
+            failed += not report.passed
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

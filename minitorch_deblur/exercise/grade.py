@@ -1,0 +1,248 @@
+"""Grading a learner's file: the exercise's op-table rows (forward against the independent reference, then the
+float64 gradient check) run with the learner's module standing in for the built-in one (``op_table.OVERRIDES``);
+optimiser exercises run a few steps beside the built-in optimiser. A failure says which property failed, on which
+drawn configuration, where the worst element is, and a hint matched to the mistake when one is recognised."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, List, Optional, Sequence
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..gradcheck import gradcheck
+from ..testing import op_table as T
+from .table import Exercise
+
+CONFIGS = 4           # drawn configurations per row
+FORWARD_TOL = 1e-8    # float64, relative to max(1, |reference|)
+
+
+@dataclass
+class Report:
+    exercise: str
+    passed: bool
+    lines: List[str] = field(default_factory=list)
+    hints: List[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        head = f"{self.exercise}: {'PASSED' if self.passed else 'not passing yet'}"
+        return "\n".join([head] + [f"  {line}" for line in self.lines] + [f"  hint: {h}" for h in self.hints])
+
+
+def load_learner_module(path: Path, exercise: Exercise) -> ModuleType:
+    """Import the learner's file as a module of the package (so its relative imports work)."""
+    package = "minitorch_deblur." + exercise.source.rsplit("/", 1)[0].replace("/", ".")
+    name = f"{package}._exercise_{exercise.name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = package
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def _not_implemented(error: BaseException) -> Optional[str]:
+    return str(error) or "a function" if isinstance(error, NotImplementedError) else None
+
+
+def _close(a: Any, b: Any, tol: float = 1e-6) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.allclose(a, b, rtol=tol, atol=tol * max(1.0, float(np.abs(b).max(initial=0))))
+
+
+def _grads(call: Callable[..., Tensor], arrays: Sequence[Any], u_seed: int) -> List[Optional[np.ndarray]]:
+    """Input gradients of ``call`` for an upstream gradient drawn from ``u_seed`` (float64)."""
+    tensors = [Tensor(np.array(a, dtype=np.float64), requires_grad=True) if hasattr(a, "dtype") and a.dtype.kind == "f"
+               else (Tensor(a) if hasattr(a, "shape") else a) for a in arrays]
+    out = call(*tensors)
+    u = np.random.default_rng(u_seed).standard_normal(out.shape)
+    out.backward(u)
+    return [t.grad if isinstance(t, Tensor) and t.requires_grad and t.grad is not None else None for t in tensors]
+
+
+def _probe_grads(fn: Callable[..., Tensor], arrays: Sequence[np.ndarray], u_seed: int = 0) -> List[np.ndarray]:
+    return [np.asarray(g) for g in _grads(fn, arrays, u_seed)]
+
+
+def _diagnose_gradient(exercise: Exercise, module: ModuleType, mine: np.ndarray, truth: Optional[np.ndarray]) -> List[str]:
+    """Name a typical mistake: a constant factor or sign on the failing gradient, and for conv2d and max_pool2d a
+    small probe of the learner's operator against the built-in one with the mistake made on purpose."""
+    from .. import functional as F
+
+    hints = []
+    if truth is not None and mine.shape == truth.shape:
+        for factor, why in ((2.0, "a factor of 2 too large"), (0.5, "half the true value"), (-1.0, "of the opposite sign")):
+            if _close(mine, factor * truth):
+                hints.append(f"your gradient is {why}: check the derivative's constant and sign")
+    rng = np.random.default_rng(3)
+    if exercise.name == "conv2d":
+        x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+        call = lambda *t: module.Conv2d.apply(*t, stride=1, padding=1)  # noqa: E731
+        ref = lambda *t: F.conv2d(*t, stride=1, padding=1)  # noqa: E731
+        yours, right = _probe_grads(call, [x, w, b]), _probe_grads(ref, [x, w, b])
+        for variant, why in ((w.transpose(0, 1, 3, 2), "transposed"), (w[:, :, ::-1, ::-1], "flipped")):
+            if not _close(yours[0], right[0]) and _close(yours[0], _probe_grads(ref, [x, variant.copy(), b])[0]):
+                hints.append(f"your input gradient is what a {why} kernel gives: a transposed weight in backward? "
+                             "dx = col2im(W_rows^T @ g_rows) with W exactly as forward used it")
+        def first_only(*t: Any) -> Tensor:
+            out = ref(*t)
+            mask = np.zeros(out.shape)
+            mask[0] = 1.0
+            return out * Tensor(mask)
+        if not _close(yours[2], right[2]) and _close(yours[2], _probe_grads(first_only, [x, w, b])[2]):
+            hints.append("your bias gradient counts only the first sample: sum g over the batch and both spatial "
+                         "axes (every axis but the channel)")
+    if exercise.name == "max_pool2d":
+        x = rng.permutation(16).reshape(1, 1, 4, 4).astype(np.float64)
+        yours = _probe_grads(lambda t: module.max_pool2d(t, 2), [x])[0]
+        if np.count_nonzero(yours) > 4:
+            hints.append(f"your gradient reaches {np.count_nonzero(yours)} of 16 pixels of a 4x4 image pooled 2x2: "
+                         "max pooling sends g only to each window's maximum (the first one on ties), 4 pixels here")
+    return hints
+
+
+def _forward_hints(exercise: Exercise, row: Any, cfg: Any, arrays: List[Any], mine: np.ndarray) -> List[str]:
+    if exercise.name == "batch_norm" and row.name == "batch_norm_train":
+        x, w, b = arrays[0], arrays[1], arrays[2]          # the row's fresh running stats are zeros and ones
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        with_running = x / np.sqrt(1.0 + cfg["eps"])
+        if w is not None:
+            with_running = with_running * np.reshape(w, shape) + np.reshape(b, shape)
+        if _close(mine, with_running, 1e-5):
+            return ["in training, batch norm normalises with the batch's own mean and variance; the running "
+                    "statistics are only updated then, and used in eval mode"]
+    return []
+
+
+def _probe(exercise: Exercise, module: ModuleType) -> List[str]:
+    """A fixed batch of 2 with a square kernel, the learner's Function against the built-in one: catches what
+    the drawn configurations can miss (a batch of 1, no bias)."""
+    from .. import functional as F
+
+    if exercise.name != "conv2d":
+        return []
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
+    yours = _probe_grads(lambda *t: module.Conv2d.apply(*t, stride=1, padding=1), arrays)
+    right = _probe_grads(lambda *t: F.conv2d(*t, stride=1, padding=1), arrays)
+    for name, a, b in zip(("x", "weight", "bias"), yours, right):
+        if not _close(a, b):
+            i = np.unravel_index(np.argmax(np.abs(a - b)), b.shape)
+            return [f"on a batch of 2 images (2, 3, 5, 5) with a 3x3 kernel and padding 1, the gradient of {name} "
+                    f"differs: worst index {tuple(int(k) for k in i)}, yours {a[i]:.6g} vs {b[i]:.6g}"]
+    return []
+
+
+def check_ops(exercise: Exercise, module: ModuleType) -> Report:
+    report = Report(exercise.name, False)
+    T.OVERRIDES[exercise.module] = module
+    try:
+        for name in exercise.rows:
+            row = T.get(name)
+            for k, (cfg, arrays) in enumerate(T.all_configs(row, seed=7, n=CONFIGS)):
+                where = f"{name} with config {T.describe(cfg)}, input shapes " + \
+                    ", ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape"))
+                try:
+                    T.OVERRIDES[exercise.module] = module
+                    error = T.forward_error(row, cfg, arrays, np.float64)
+                    if error > FORWARD_TOL:
+                        mine = T.run_forward(row, cfg, arrays, np.float64).numpy()
+                        report.lines.append(f"forward differs from the reference on {where}: relative error "
+                                            f"{error:.3g}")
+                        report.hints += _forward_hints(exercise, row, cfg, arrays, mine)
+                        return report
+                    if not row.grad:
+                        continue
+                    result = gradcheck(row.bind(cfg), arrays, wrt=row.wrt, seed=k, name=where)
+                except Exception as error:  # noqa: BLE001 (a learner's code may raise anything)
+                    missing = _not_implemented(error)
+                    if missing:
+                        report.lines.append(f"not implemented yet: {missing}")
+                    else:
+                        frame = traceback.extract_tb(error.__traceback__)[-1]
+                        report.lines.append(f"{where}: {type(error).__name__}: {error} (at {Path(frame.filename).name}"
+                                            f":{frame.lineno}: {frame.line})")
+                    return report
+                if not result.passed:
+                    report.lines += ["gradient check failed on " + where] + result.report().splitlines()[1:]
+                    for c in result.inputs:
+                        if not c.passed:
+                            mine = _grads(row.bind(cfg), arrays, k)[c.index]
+                            T.OVERRIDES.pop(exercise.module, None)
+                            truth = _grads(row.bind(cfg), arrays, k)[c.index]
+                            report.hints += _diagnose_gradient(
+                                exercise, module, np.asarray(mine) if mine is not None else np.zeros(c.shape),
+                                None if truth is None else np.asarray(truth))
+                            break
+                    return report
+            report.lines.append(f"{name}: forward and gradients agree on {CONFIGS} drawn configurations")
+        problem = _probe(exercise, module)
+        if problem:
+            report.lines += problem
+            report.hints += _diagnose_gradient(exercise, module, np.zeros(0), None)
+            return report
+    finally:
+        T.OVERRIDES.pop(exercise.module, None)
+    report.passed = True
+    return report
+
+
+def check_optimizer(exercise: Exercise, module: ModuleType) -> Report:
+    """Four steps of the learner's optimiser beside the built-in one, on the same parameters and gradients."""
+    from .. import optim
+    from ..nn import Parameter
+
+    report = Report(exercise.name, False)
+    cls = {"adam": "Adam", "sgd_momentum": "SGD"}[exercise.name]
+    options = {"adam": dict(lr=0.01), "sgd_momentum": dict(lr=0.1, momentum=0.9)}[exercise.name]
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(4)]
+    runs = {}
+    for who, owner in (("yours", module), ("built-in", optim)):
+        p = Parameter(start.copy())
+        opt = getattr(owner, cls)([p], **options)
+        trace = []
+        try:
+            for g in grads:
+                p.grad = g.copy()
+                opt.step()
+                trace.append(np.array(p.data))
+        except Exception as error:  # noqa: BLE001
+            missing = _not_implemented(error)
+            report.lines.append(f"not implemented yet: {missing}" if missing else
+                                f"{cls}.step raised {type(error).__name__}: {error}")
+            return report
+        runs[who] = trace
+    for t, (a, b) in enumerate(zip(runs["yours"], runs["built-in"]), start=1):
+        if not _close(a, b, 1e-9):
+            i = np.unravel_index(np.argmax(np.abs(a - b)), a.shape)
+            report.lines.append(f"after step {t} of {cls}({options}) the parameters differ: worst element {i}, yours "
+                                f"{a[i]:.6g} vs {b[i]:.6g}")
+            if exercise.name == "adam" and t == 1:
+                first = np.abs(a - start) / options["lr"]
+                if np.allclose(first, 0.1 / np.sqrt(0.001), rtol=1e-3):
+                    report.hints.append("your first step moves every weight by lr * (1 - beta1) / sqrt(1 - beta2) "
+                                        "= 3.16 lr: bias correction is missing: divide m by (1 - beta1^t) and v by "
+                                        "(1 - beta2^t)")
+            return report
+    report.lines.append(f"{cls}: the same parameters as the built-in one after {len(grads)} steps")
+    report.passed = True
+    return report
+
+
+def check(exercise: Exercise, path: Path) -> Report:
+    try:
+        module = load_learner_module(path, exercise)
+    except Exception as error:  # noqa: BLE001
+        return Report(exercise.name, False, [f"{path} does not import: {type(error).__name__}: {error}"])
+    return (check_optimizer if exercise.kind == "optim" else check_ops)(exercise, module)
