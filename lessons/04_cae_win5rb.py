@@ -12,8 +12,8 @@ What it shows
    upsampling a sharp image already costs PSNR, detail the decoder must re-invent.
 3. Win5-RB is residual: output = input + correction. With Keras's init its last batch norm (scale 1) adds
    unit-variance noise to the image at the start; with zero_init_residual it starts as the identity.
-4. Cost: multiply-adds per image of each layer (Win5-RB's 7x7 convs on 128 channels at full resolution are what
-   make it slow), and batch norm's lagging running statistics (nn/batchnorm_stats.py, --precise-bn).
+4. Cost: FLOPs and im2col memory of each layer (summary.py): Win5-RB's 7x7 convs on 128 channels at full
+   resolution are what make it slow; and batch norm's lagging running statistics (nn/batchnorm_stats.py).
 5. Both trained with python -m minitorch_deblur.train's loop; test MSE beside the course's 0.0028165 (CAE) and
    0.0022575 (Win5-RB), and compare.png: degraded | CAE | Win5-RB | sharp.
 Next: lesson 05 removes motion blur from real photos with a U-Net GAN.
@@ -30,13 +30,14 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 import minitorch_deblur.functional as F
-from minitorch_deblur import Generator, Tensor, nn, no_grad
+from minitorch_deblur import Generator, Tensor, no_grad
 from minitorch_deblur.checkpoint import load_model
 from minitorch_deblur.data.degrade import gaussian_kernel
 from minitorch_deblur.metrics import psnr
 from minitorch_deblur.models import CAE, Win5RB
 from minitorch_deblur.plots import _pyplot, save_figure
 from minitorch_deblur.restoration import load_test_set, restore_batches
+from minitorch_deblur.summary import summary
 from minitorch_deblur.train import cli
 from minitorch_deblur.lesson import lesson_args
 
@@ -75,20 +76,13 @@ def show_residual(test_degraded: np.ndarray, sharp: np.ndarray, seed: int) -> No
 
 
 def show_cost() -> None:
-    print("4. multiply-adds per 32x32 image, conv by conv (2 FLOPs each):")
+    print("4. the cost of one 32x32 image (summary(): FLOPs and the im2col matrix of each conv layer):")
     for name, model in (("CAE", CAE()), ("Win5-RB", Win5RB())):
-        side, total, parts = 32, 0, []
-        for m in model.modules():
-            if isinstance(m, nn.MaxPool2d):
-                side //= 2
-            elif isinstance(m, nn.Upsample):
-                side *= m.scale_factor
-            elif isinstance(m, nn.Conv2d):
-                k = m.kernel_size[0]
-                macs = k * k * m.in_channels * m.out_channels * side * side
-                parts.append(f"{k}x{k} {m.in_channels}->{m.out_channels} @{side}: {macs / 1e6:.0f}M")
-                total += macs
-        print(f"   {name}: {total / 1e6:,.0f}M multiply-adds ({'; '.join(parts)})")
+        table = summary(model, (1, 3, 32, 32)).splitlines()
+        print(f"   {name}: {table[-1].split(None, 1)[1].strip()}")
+    print("   Win5-RB's 7x7 convolutions on 128 channels at full resolution cost 7x the CAE's FLOPs:\n"
+          + "\n".join("   " + line for line in summary(Win5RB(), (1, 3, 32, 32)).splitlines()
+                       if "Conv2d" in line or line.startswith("layer")))
 
 
 def save_comparison(rows: Dict[str, np.ndarray], scores: Dict[str, np.ndarray], path: Path) -> None:

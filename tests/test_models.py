@@ -55,3 +55,13 @@ def test_whole_model_gradcheck_in_float64(make):
     x = np.random.default_rng(0).random((2, 3, 4, 4))
     # directional derivatives for everything bigger than 16 numbers keeps the big models to seconds
     assert_module_gradcheck(make(generator=mt.Generator(0)).train(), [x], max_jacobian_numel=16, n_directions=3)
+
+
+def test_summary_counts_flops_and_im2col_memory():
+    from minitorch_deblur.summary import summary
+
+    table = summary(Win5RB(), (1, 3, 32, 32))
+    conv = next(line for line in table.splitlines() if line.startswith("correction.9 "))
+    # 7x7 conv 128 -> 128 on 32x32: 2 * 49 * 128 * 128 * 1024 FLOPs; im2col (128*49, 1024) float32
+    assert "1,644.2" in conv and conv.split()[-1] == f"{128 * 49 * 1024 * 4 / 1e6:.1f}"
+    assert table.splitlines()[-1].split()[1] == "1,276,169"
