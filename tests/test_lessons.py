@@ -76,7 +76,7 @@ def test_lesson04_cae_win5rb(cifar_partial, monkeypatch, capsys, tmp_path):
                                              str(cifar_partial)], monkeypatch)
     out = capsys.readouterr().out
     assert "nearly a box filter" in out and "the decoder must re-invent" in out
-    assert "zero_init_residual=True" in out and "1,276,169    2,611.4" in out and "cost 7x the CAE's" in out
+    assert "zero_init_residual=True" in out and "1,276,169    2,611.4" in out and "cost 5.7x the CAE's FLOPs" in out
     assert set(result) == {"cae_test_mse", "win5rb_test_mse"}
     assert (tmp_path / "l04" / "compare.png").stat().st_size > 1000
 
