@@ -47,7 +47,7 @@ def _reference(name, old="", new=""):
     return source.replace(old, new)
 
 
-@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "batch_norm", "adam", "elementwise", "im2col"])
+@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "batch_norm", "adam", "elementwise", "im2col", "graph"])
 def test_the_reference_passes_and_the_untouched_skeleton_is_not_implemented(name, tmp_path):
     assert _grade(name, _reference(name), tmp_path).passed
     report = _grade(name, skeleton_source(exercise.BY_NAME[name], ""), tmp_path)
@@ -110,3 +110,9 @@ def test_the_command_starts_refuses_to_overwrite_checks_and_lists(tmp_path, monk
     assert "lesson 2:" in listing and "conv2d             passing" in listing and "not started" in listing
     assert main(["solution", "conv2d"]) == 0 and "def backward" in capsys.readouterr().out
     assert main(["start", "--lesson", "5", "--force"]) == 0 and Path("exercises/conv_transpose2d.py").is_file()
+
+
+def test_a_graph_walk_that_overwrites_instead_of_summing(tmp_path):
+    text = _reference("graph", "pending[key] = ig if key not in pending else pending[key] + ig", "pending[key] = ig")
+    report = _grade("graph", text, tmp_path)
+    assert not report.passed and "must be summed" in report.text()

@@ -37,7 +37,8 @@ class Report:
 
 def load_learner_module(path: Path, exercise: Exercise) -> ModuleType:
     """Import the learner's file as a module of the package (so its relative imports work)."""
-    package = "minitorch_deblur." + exercise.source.rsplit("/", 1)[0].replace("/", ".")
+    folder = exercise.source.rsplit("/", 1)[0] if "/" in exercise.source else ""
+    package = "minitorch_deblur" + ("." + folder.replace("/", ".") if folder else "")
     name = f"{package}._exercise_{exercise.name}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -240,9 +241,75 @@ def check_optimizer(exercise: Exercise, module: ModuleType) -> Report:
     return report
 
 
+def check_graph(exercise: Exercise, module: ModuleType) -> Report:
+    """The learner's run_backward in place of the built-in one, on graphs that test its two duties."""
+    from .. import autograd
+    from ..autograd import Function
+
+    report = Report(exercise.name, False)
+    calls = {"n": 0}
+
+    class Counted(Function):   # the identity, counting its backward calls
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> tuple:
+            calls["n"] += 1
+            return (grad,)
+
+    builtin = autograd.run_backward
+    autograd.run_backward = module.run_backward
+    try:
+        x = Tensor(np.array([1.5, -2.0]), requires_grad=True)
+        shared = Counted.apply(x)
+        (shared * shared + shared * 3.0).sum().backward()          # d/dx = 2x + 3, through one shared node
+        expected = 2 * np.array([1.5, -2.0]) + 3
+        if not _close(x.grad, expected):
+            report.lines.append(f"y = s*s + 3s with s = x: dy/dx should be 2x + 3 = {expected}, yours {x.grad}")
+            report.hints.append("gradients that meet at a tensor must be summed before its operation's backward runs")
+            return report
+        if calls["n"] != 1:
+            report.lines.append(f"the shared node's backward ran {calls['n']} times; it must run once")
+            report.hints.append("run each operation after every operation that uses its output (reverse "
+                                "topological order), with the sum of their gradients")
+            return report
+        x.grad = None
+        for _ in range(2):
+            (x * 2.0).sum().backward()
+        if not _close(x.grad, [4.0, 4.0]):
+            report.lines.append(f"two backward() calls should add up in .grad: expected [4, 4], yours {x.grad}")
+            report.hints.append("a leaf accumulates into .grad (zero_grad resets it)")
+            return report
+        deep = Tensor(np.ones(1), requires_grad=True)
+        y = deep
+        for _ in range(5000):
+            y = y * 1.0
+        try:
+            y.sum().backward()
+        except RecursionError:
+            report.lines.append("a chain of 5,000 operations hit Python's recursion limit")
+            report.hints.append("walk the graph with an explicit stack instead of recursion")
+            return report
+        if not _close(deep.grad, [1.0]):
+            report.lines.append(f"a chain of 5,000 multiplications by 1: gradient should be [1], yours {deep.grad}")
+            return report
+    except Exception as error:  # noqa: BLE001
+        missing = _not_implemented(error)
+        report.lines.append(f"not implemented yet: {missing}" if missing else f"{type(error).__name__}: {error}")
+        return report
+    finally:
+        autograd.run_backward = builtin
+    report.lines.append("graph walk: shared nodes run once with summed gradients, leaves accumulate, 5,000-deep "
+                        "chains work")
+    report.passed = True
+    return report
+
+
 def check(exercise: Exercise, path: Path) -> Report:
     try:
         module = load_learner_module(path, exercise)
     except Exception as error:  # noqa: BLE001
         return Report(exercise.name, False, [f"{path} does not import: {type(error).__name__}: {error}"])
-    return (check_optimizer if exercise.kind == "optim" else check_ops)(exercise, module)
+    return {"optim": check_optimizer, "graph": check_graph}.get(exercise.kind, check_ops)(exercise, module)

@@ -23,7 +23,7 @@ class Exercise:
 
     @property
     def kind(self) -> str:
-        return "optim" if self.source.startswith("optim/") else "op"
+        return "optim" if self.source.startswith("optim/") else "graph" if self.name == "graph" else "op"
 
 
 def _fb(*names: str) -> Tuple[str, ...]:
@@ -31,6 +31,11 @@ def _fb(*names: str) -> Tuple[str, ...]:
 
 
 EXERCISES: List[Exercise] = [
+    Exercise("graph", 0, "autograd.py", ("_topological_order", "run_backward"), (),
+             "order the recorded operations so each comes after every operation that uses its output (reverse "
+             "post-order of a depth-first search); then run each backward once, summing the gradients that meet",
+             ("use an explicit stack, not recursion: a 10,000-layer chain must work",
+              "pending[id(ctx)] collects the gradient of ctx's output until its turn")),
     Exercise("elementwise", 0, "functional/elementwise.py", _fb("Add", "Sub", "Mul", "Div"),
              ("add", "sub", "mul", "div"),
              "d(a+b) = (g, g); d(a-b) = (g, -g); d(a*b) = (g*b, g*a); d(a/b) = (g/b, -g*a/b^2). Broadcast inputs: "
