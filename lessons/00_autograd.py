@@ -8,6 +8,8 @@ What it shows
 2. The same gradients derived by hand with the chain rule.
 3. The numeric gradient (central differences) agreeing with both, and why we check in float64:
    in float32 the rounding error of f(x + eps) - f(x - eps) swamps the difference for small eps.
+Next: lesson 01 trains a network with this engine. Exercises: python -m minitorch_deblur.exercise start --lesson 0
+(the elementwise operators and the graph walk itself).
 Files to read: minitorch_deblur/autograd.py (Tensor, Function, run_backward), functional/elementwise.py,
 minitorch_deblur/gradcheck.py. Tests that prove it: python -m pytest -m lesson0
 """

@@ -13,8 +13,10 @@ What it shows
    beside the course's 97.81% after 5 epochs.
 5. One test digit of each class with the predicted label and its softmax confidence (predictions.png), and the
    training loss of every batch (loss.png).
-Files to read: models/mlp.py, functional/linalg.py, functional/dropout.py, functional/loss.py, optim/adam.py.
-Tests that prove it: python -m pytest -m lesson1
+Lesson 00 built the engine that computes these gradients; here it trains a whole network.
+Next: lesson 02 replaces the linear layers by convolutions. Exercises: python -m minitorch_deblur.exercise start
+--lesson 1. Files to read: models/mlp.py, functional/linalg.py, functional/dropout.py, functional/loss.py,
+optim/adam.py. Tests that prove it: python -m pytest -m lesson1
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from minitorch_deblur.models import MLP
 from minitorch_deblur.optim import Adam
 from minitorch_deblur.summary import summary
 from minitorch_deblur.train import evaluate, load_data
-from minitorch_deblur.lesson import lesson_args
+from minitorch_deblur.lesson import beside_course, lesson_args
 from minitorch_deblur.plots import _pyplot, save_figure
 
 COURSE_ACCURACY = 0.9781  # printed by the course's notebook after 5 epochs
@@ -104,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             losses.append(loss.item())
         _, accuracy, _, _ = evaluate(model, test, "cpu")      # eval mode: dropout off
         print(f"   epoch {epoch}: mean train loss {np.mean(losses[-len(loader):]):.4f}, "
-              f"test accuracy {accuracy:.2%}  (course after 5 epochs: {COURSE_ACCURACY:.2%})")
+              f"test accuracy {accuracy:.2%}  {beside_course(args, f'{COURSE_ACCURACY:.2%}')}")
 
     _, test_labels = test[np.arange(len(test))]
     first_of_each = np.array([np.flatnonzero(test_labels == digit)[0] for digit in range(10)])

@@ -13,6 +13,8 @@ What it shows
    eval mode uses the running statistics, so the same input gives a different output until they have converged.
 4. The CNN and the MLP trained the same way: test accuracies and the gap, beside the course's 99.21% vs 97.81%;
    the first conv layer's learned filters (filters.png) and its feature maps of one digit (feature_maps.png).
+Lesson 01's MLP saw each pixel as an unrelated input; a convolution shares one small filter across the image.
+Next: lesson 03 predicts an image instead of a label. Exercises: python -m minitorch_deblur.exercise start --lesson 2.
 Files to read: functional/conv.py (im2col, conv2d), functional/pool.py, functional/norm.py, nn/norm.py,
 models/cnn.py. Tests that prove it: python -m pytest -m lesson2
 """
@@ -33,7 +35,7 @@ from minitorch_deblur.models import CNN, MLP
 from minitorch_deblur.optim import Adam
 from minitorch_deblur.summary import summary
 from minitorch_deblur.train import evaluate, load_data, train_epoch
-from minitorch_deblur.lesson import lesson_args
+from minitorch_deblur.lesson import beside_course, lesson_args
 from minitorch_deblur.plots import _pyplot, save_figure
 
 COURSE = {"CNN": 0.9921, "MLP": 0.9781}  # printed by the course's notebooks after 5 epochs
@@ -107,15 +109,22 @@ def train_and_test(name: str, model: Any, train: Any, test: Any, args: argparse.
     return accuracy
 
 
-def save_grid(maps: np.ndarray, path: Path, title: str, rows: int = 4) -> None:
-    """Tile (n, h, w) maps, each scaled to [0, 1] and framed in white, into one image of ``rows`` rows."""
+def save_grid(maps: np.ndarray, path: Path, title: str, rows: int = 4, weights: bool = False) -> None:
+    """Tile (n, h, w) maps framed by a gap into one image of ``rows`` rows. ``weights``: one shared, symmetric
+    colour scale with a colour bar (a filter's sign and size matter); otherwise each map is scaled to [0, 1]."""
     plt = _pyplot()
-
-    low, high = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
-    maps = np.pad((maps - low) / np.maximum(high - low, 1e-8), ((0, 0), (1, 1), (1, 1)), constant_values=1.0)
-    n, h, w = maps.shape
+    if weights:
+        limit = float(np.abs(maps).max())
+        shown, options = maps, dict(cmap="RdBu_r", vmin=-limit, vmax=limit)
+    else:
+        low, high = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
+        shown, options = (maps - low) / np.maximum(high - low, 1e-8), dict(cmap="gray", vmin=0, vmax=1)
+    shown = np.pad(shown, ((0, 0), (1, 1), (1, 1)), constant_values=np.nan)   # NaN frames: drawn blank
+    n, h, w = shown.shape
     fig, ax = plt.subplots(figsize=(8, 4.4))
-    ax.imshow(maps.reshape(rows, n // rows, h, w).transpose(0, 2, 1, 3).reshape(rows * h, -1), cmap="gray")
+    image = ax.imshow(shown.reshape(rows, n // rows, h, w).transpose(0, 2, 1, 3).reshape(rows * h, -1), **options)
+    if weights:
+        fig.colorbar(image, ax=ax, label="weight", shrink=0.8)
     ax.set_title(title)
     ax.axis("off")
     save_figure(fig, path)
@@ -136,7 +145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     accuracy = {"CNN": train_and_test("CNN", cnn, train, test, args),
                 "MLP": train_and_test("MLP", MLP(generator=Generator(args.seed)), train, test, args)}
     for name, acc in accuracy.items():
-        print(f"   {name}: {acc:.2%}   (course: {COURSE[name]:.2%})")
+        print(f"   {name}: {acc:.2%}   {beside_course(args, f'{COURSE[name]:.2%}')}")
     gap = accuracy["CNN"] - accuracy["MLP"]
     print(f"   the CNN's gain over the MLP: {100 * gap:+.2f} points (course: "
           f"{100 * (COURSE['CNN'] - COURSE['MLP']):+.2f}){'; too few images to mean much' if args.smoke else ''}")
@@ -145,7 +154,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     cnn.eval()
     with no_grad():
         maps = cnn.features[0][:3](Tensor(digit)).data[0]  # conv, batch norm, ReLU
-    save_grid(cnn.features[0][0].weight.data[:, 0], out / "filters.png", "CNN: the 32 learned 3x3 filters of conv 1")
+    save_grid(cnn.features[0][0].weight.data[:, 0], out / "filters.png", "CNN: the 32 learned 3x3 filters of conv 1",
+              weights=True)
     save_grid(maps, out / "feature_maps.png", f"CNN: conv 1 -> BN -> ReLU feature maps of a {label[0]}")
     print(f"   wrote {out / 'filters.png'} and {out / 'feature_maps.png'}")
     return {"cnn_accuracy": accuracy["CNN"], "mlp_accuracy": accuracy["MLP"]}

@@ -15,6 +15,7 @@ What it shows
    SSIM on a fixed, degraded test set, beside the degraded input's; the course printed +1.24 dB on 5 images.
 4. The 64 learned 9x9 filters of the first layer (filters.png, with a colour bar) and the run's samples.png.
 Next: lesson 04 restores blur and noise with an autoencoder and a residual network.
+Exercises: python -m minitorch_deblur.exercise start --lesson 3.
 Files to read: models/srcnn.py, data/degrade.py, metrics.py, restoration.py, train/restore.py.
 Tests that prove it: python -m pytest -m lesson3
 """

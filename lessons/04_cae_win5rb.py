@@ -17,6 +17,7 @@ What it shows
 5. Both trained with python -m minitorch_deblur.train's loop; test MSE beside the course's 0.0028165 (CAE) and
    0.0022575 (Win5-RB), and compare.png: degraded | CAE | Win5-RB | sharp.
 Next: lesson 05 removes motion blur from real photos with a U-Net GAN.
+Exercises: python -m minitorch_deblur.exercise start --lesson 4.
 Files to read: models/cae.py, models/win5rb.py, models/keras_init.py, functional/pool.py (upsample),
 nn/batchnorm_stats.py, data/degrade.py. Tests that prove it: python -m pytest -m lesson4
 """

@@ -16,7 +16,7 @@ What it shows
 4. The losses: LSGAN with soft targets 0.9 / 0.1, the perceptual term on VGG16's relu3_3 features, 100 * L1.
 5. Training with python -m minitorch_deblur.train deblurgan's loop (train/gan.py): the loss terms per epoch, and the
    run's samples/epoch_NNN.png (blurred | restored | sharp).
-Next: the exercises (python -m minitorch_deblur.gradcheck --list for the operators you can check yourself).
+Next: the exercises of every lesson (python -m minitorch_deblur.exercise list); this one's: exercise start --lesson 5.
 Files to read: models/unet.py, models/patchgan.py, models/vgg.py, train/gan.py, functional/conv.py,
 functional/norm.py. Tests that prove it: python -m pytest -m lesson5
 """

@@ -33,3 +33,11 @@ def lesson_args(doc: str, number: str, full: Tuple[int, int], quick: Tuple[int, 
     args.out = Path(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     return args
+
+
+def beside_course(args: argparse.Namespace, course: str, recipe: str = "5 epochs on all the images") -> str:
+    """The course's number as a fair comparison: plain for the full recipe, with what differs for --quick/--smoke."""
+    if not args.quick and not args.smoke:
+        return f"(course: {course})"
+    images = f"{args.limit:,} images" if args.limit else "all the images"
+    return f"(course: {course} after {recipe}; this run: {args.epochs} epoch{'s' * (args.epochs != 1)} on {images})"
