@@ -47,7 +47,7 @@ def _reference(name, old="", new=""):
     return source.replace(old, new)
 
 
-@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "batch_norm", "adam", "elementwise", "im2col", "graph"])
+@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "batch_norm", "adam", "elementwise", "im2col", "col2im", "graph"])
 def test_the_reference_passes_and_the_untouched_skeleton_is_not_implemented(name, tmp_path):
     assert _grade(name, _reference(name), tmp_path).passed
     report = _grade(name, skeleton_source(exercise.BY_NAME[name], ""), tmp_path)
@@ -116,3 +116,13 @@ def test_a_graph_walk_that_overwrites_instead_of_summing(tmp_path):
     text = _reference("graph", "pending[key] = ig if key not in pending else pending[key] + ig", "pending[key] = ig")
     report = _grade("graph", text, tmp_path)
     assert not report.passed and "must be summed" in report.text()
+
+
+def test_a_wrong_im2col_fails_through_the_reference_path(tmp_path):
+    text = _reference("im2col")
+    marker = "def im2col("
+    start = text.index(marker)
+    body_end = text.index("def col2im(")
+    broken = text[:start] + text[start:body_end].replace("return ", "return 2 * ", 1) + text[body_end:]
+    report = _grade("im2col", broken, tmp_path)
+    assert not report.passed and "forward differs" in report.text()

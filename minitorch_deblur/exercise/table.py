@@ -57,10 +57,12 @@ EXERCISES: List[Exercise] = [
     Exercise("dropout", 1, "functional/dropout.py", _fb("Dropout"), ("dropout",),
              "train: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p); dx = g * mask / (1 - p)",
              ("draw the mask from the generator you are given, so runs are reproducible",)),
-    Exercise("im2col", 2, "functional/conv.py", ("im2col", "col2im"), ("conv2d",),
-             "im2col: column (n, i, j) holds the kh x kw x C window at (i s - p, j s - p); col2im is its adjoint: "
-             "it adds every column back into the image (overlaps sum)",
-             ("conv2d's reference path multiplies W (O, C kh kw) by the columns: check it with use_conv_path",)),
+    Exercise("im2col", 2, "functional/conv.py", ("im2col",), ("conv2d",),
+             "column (n, i, j) holds the C x kh x kw window at (i s - p, j s - p) of image n: (C kh kw, N Ho Wo)",
+             ("graded through conv2d's reference path (use_conv_path('im2col')): y = W_rows @ im2col(x)",)),
+    Exercise("col2im", 2, "functional/conv.py", ("col2im",), ("conv2d",),
+             "the adjoint of im2col: add every column back into its window of the image (overlaps sum)",
+             ("graded through conv2d's input gradient on the reference path: dx = col2im(W_rows^T @ g)",)),
     Exercise("conv2d", 2, "functional/conv.py", _fb("Conv2d"), ("conv2d",),
              "y = W_rows @ im2col(x) + b; dW = g_rows @ im2col(x)^T; db = g summed over N, Ho, Wo; "
              "dx = col2im(W_rows^T @ g_rows)",
