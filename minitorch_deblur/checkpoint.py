@@ -140,12 +140,21 @@ def checkpoint_meta(path: PathLike) -> Dict[str, Any]:
         return _read_record(f)["meta"]
 
 
-def strip_checkpoint(src: PathLike, dst: PathLike) -> Path:
-    """Copy only the model weights and meta of ``src`` to ``dst`` (compressed): no optimiser, no scheduler."""
+def strip_checkpoint(src: PathLike, dst: PathLike, half: bool = False, drop: Sequence[str] = ()) -> Path:
+    """Copy only the model weights and meta of ``src`` to ``dst`` (compressed): no optimiser, no scheduler.
+
+    ``half`` stores floating weights as float16 (half the size; ``load_model`` casts them back to float32);
+    ``drop`` leaves out the weights under these module names (a GAN's 'discriminator')."""
     src, dst = Path(src), Path(dst)
     with _open_checkpoint(src) as f:
         meta = _read_record(f)["meta"]
-        arrays = {k: f[k] for k in f.files if k.startswith("model/")}
+        arrays = {k: f[k] for k in f.files if k.startswith("model/")
+                  and not any(k.startswith(f"model/{name}.") for name in drop)}
+    if half:
+        arrays = {k: v.astype(np.float16) if v.dtype.kind == "f" else v for k, v in arrays.items()}
+        meta = dict(meta, stored="float16")
+    if drop:
+        meta = dict(meta, model_options={**meta.get("model_options", {}), **{name: False for name in drop}})
     dst.parent.mkdir(parents=True, exist_ok=True)
     return _write_npz(dst, arrays, {"meta": meta}, compress=True)
 
@@ -178,9 +187,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     strip = commands.add_parser("strip", help="write SRC's model weights and meta (no optimiser state) to DST")
     strip.add_argument("src", help="a training checkpoint, e.g. runs/cnn-seed0/model.npz")
     strip.add_argument("dst", help="where to write, e.g. minitorch_deblur/pretrained/cnn_mnist.npz")
+    strip.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
+    strip.add_argument("--drop", action="append", default=[], metavar="MODULE",
+                       help="leave out a module's weights (e.g. --drop discriminator for a GAN)")
     args = parser.parse_args(argv)
     try:
-        out = strip_checkpoint(args.src, args.dst)
+        out = strip_checkpoint(args.src, args.dst, args.half, args.drop)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

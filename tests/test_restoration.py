@@ -280,3 +280,20 @@ def test_a_model_with_instance_norm_runs_whole_or_in_blended_tiles():
     gan = DeblurGAN(discriminator=False, generator=mt.Generator(0)).eval()
     whole, how_whole = restore_image(gan, image)
     assert how_whole == "whole image" and whole.shape == image.shape
+
+
+def test_strip_can_halve_the_weights_and_drop_a_gans_discriminator(tmp_path):
+    from minitorch_deblur.checkpoint import checkpoint_meta, load_model, strip_checkpoint
+    from minitorch_deblur.models.deblurgan import DeblurGAN
+
+    model = SRCNN(generator=mt.Generator(0))
+    full = save_checkpoint(tmp_path / "full.npz", model, meta={"model": "srcnn"})
+    half = strip_checkpoint(full, tmp_path / "half.npz", half=True)
+    loaded = load_model(half)
+    assert loaded.features.weight.dtype == np.float32 and checkpoint_meta(half)["stored"] == "float16"
+    np.testing.assert_array_equal(loaded.features.weight.numpy(),
+                                  model.features.weight.numpy().astype(np.float16).astype(np.float32))
+    gan = save_checkpoint(tmp_path / "gan.npz", DeblurGAN(generator=mt.Generator(0)), meta={"model": "deblurgan"})
+    g_only = strip_checkpoint(gan, tmp_path / "g.npz", drop=["discriminator"])
+    assert load_model(g_only).discriminator is None
+    assert not [k for k in np.load(g_only).files if "discriminator" in k]
