@@ -92,25 +92,22 @@ class GANTask(RestoreTask):
         self.degrader.calls = (epoch - 1) * len(loader)
         return loader
 
-    def _check(self, name: str, value: float, index: int, last: Any) -> float:
-        if not np.isfinite(value):
-            raise Diverged(index, f"the {name} loss is {value}", last)
-        return value
-
     def update(self, model: Any, optimizer: Dict[str, Any], batch: Tuple[Any, Any], index: int,
-               last: Any) -> Tuple[float, int, Dict[str, float]]:
+               last: Any) -> Tuple[Any, int, Dict[str, Any]]:
+        """One D step then one G step. Returns the G loss and each term times n as device scalars: nothing here
+        waits for a GPU; ``check_update`` reads them when the loop does."""
         blurred, sharp = batch
         x, y = Tensor(blurred * 2 - 1), Tensor(sharp * 2 - 1)
         g, d = model.generator, model.discriminator
         warm = self.epoch <= self.args.l1_warmup
         fake = g(x)
-        sums: Dict[str, float] = {}
+        sums: Dict[str, Any] = {}
         n = len(sharp)
         adversarial = "adv" in self.terms and not warm
         if adversarial:                                    # D step: real pairs towards 0.9, restored ones towards 0.1
             optimizer["d"].zero_grad()
             d_loss = 0.5 * (_lsgan(d(x, y), REAL) + _lsgan(d(x, fake.detach()), FAKE))
-            sums["d_loss"] = self._check("discriminator", d_loss.item(), index, last) * n
+            sums["d_loss"] = d_loss.data * n
             d_loss.backward()
             clip_grad_norm_(d.parameters(), 1.0)
             optimizer["d"].step()
@@ -124,30 +121,36 @@ class GANTask(RestoreTask):
             terms["adversarial"] = _lsgan(d(x, fake), REAL)
         g_loss = None
         for name, term in terms.items():
-            sums[name] = self._check(name, term.item(), index, last) * n
+            sums[name] = term.data * n
             weighted = term * WEIGHTS[name]
             g_loss = weighted if g_loss is None else g_loss + weighted
-        value = self._check("generator", g_loss.item(), index, last)
         g_loss.backward()
         clip_grad_norm_(g.parameters(), 1.0)
         optimizer["g"].step()
-        self._watch(value, sums.get("d_loss"), n, index, last)
-        return value, n, sums
+        return g_loss.data, n, sums
 
-    def _watch(self, g_value: float, d_sum: Any, n: int, index: int, last: Any) -> None:
-        """Stop when D's loss has sat near 0, or G's far above its running median, for PATIENCE steps."""
+    def check_update(self, index: int, value: float, n: int, sums: Dict[str, float], last: Any) -> None:
+        """A non-finite term, a discriminator stuck near 0 or a generator far above its running median for
+        PATIENCE steps raises ``Diverged`` naming it."""
+        names = {"d_loss": "discriminator", "l1": "l1", "perceptual": "perceptual", "adversarial": "adversarial"}
+        for key, total in sums.items():
+            if not np.isfinite(total):
+                raise Diverged(index, f"the {names[key]} loss is {total / n}", last)
+        if not np.isfinite(value):
+            raise Diverged(index, f"the generator loss is {value}", last)
         history = self._history["g"]
-        if len(history) == PATIENCE and g_value > G_EXPLODES * float(np.median(history)):
-            self._history.setdefault("g_high", deque(maxlen=PATIENCE)).append(1)
+        high = self._history.setdefault("g_high", deque(maxlen=PATIENCE))
+        if len(history) == PATIENCE and value > G_EXPLODES * float(np.median(history)):
+            high.append(1)
         else:
-            self._history.setdefault("g_high", deque(maxlen=PATIENCE)).clear()
-        history.append(g_value)
-        if len(self._history["g_high"]) == PATIENCE:
+            high.clear()
+        history.append(value)
+        if len(high) == PATIENCE:
             raise Diverged(index, f"the generator loss has stayed above {G_EXPLODES:g}x its running median for "
                                   f"{PATIENCE} steps", last)
-        if d_sum is not None:
+        if "d_loss" in sums:
             low = self._history["d_low"]
-            low.append(d_sum / n < D_STUCK)
+            low.append(sums["d_loss"] / n < D_STUCK)
             if len(low) == PATIENCE and all(low):
                 raise Diverged(index, f"the discriminator loss has stayed below {D_STUCK:g} for {PATIENCE} steps "
                                       "(D wins; G gets no useful gradient): lower D's lr or warm up with L1", last)

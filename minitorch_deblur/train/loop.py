@@ -13,8 +13,9 @@ A task (classify.py, restore.py) supplies what differs, through five methods:
 It also names ``example_shape`` (the input of the summary table), ``describe(record) -> str`` (the epoch line)
 and ``meta(args) -> dict`` (what the checkpoint and metrics.json record besides the recipe). Two more are optional:
 ``build(args, generator) -> (model, optimizer, scheduler, options)`` when the task is not one model with Adam (the
-GAN: optimisers and schedulers may be dicts of them), and ``update(model, optimizer, batch, index, last_finite)
--> (loss, n, sums)`` when one batch is more than one loss minimised (the GAN's D step then G step).
+GAN: optimisers and schedulers may be dicts of them); ``update(model, optimizer, batch, index, last_finite)
+-> (loss, n, sums)`` when one batch is more than one loss minimised (the GAN's D step then G step), with
+``check_update(index, loss, n, sums, last_finite)`` to name the term that went wrong once the numbers are read.
 """
 from __future__ import annotations
 
@@ -76,12 +77,13 @@ def minimise(model: Any, optimizer: Any, step: Any, batch: Any, index: int, last
 
 
 def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar: Any,
-              update: Optional[Any] = None, sync_every: int = 1) -> Dict[str, float]:
+              update: Optional[Any] = None, sync_every: int = 1, check: Optional[Any] = None) -> Dict[str, float]:
     """One pass over the batches. Each one goes through ``update(model, optimizer, batch, index, last_finite)``
     (a task with several losses, the GAN, brings its own) or else ``minimise`` with the task's ``step``.
 
-    ``minimise``'s losses, gradient flags and sums stay on the device and are read back every ``sync_every`` steps
-    (1 on the CPU; ``fit`` uses 50 on a GPU): a non-finite one then raises ``Diverged`` naming its own step.
+    The losses, gradient flags and sums stay on the device and are read back every ``sync_every`` steps (1 on the
+    CPU; ``fit`` uses 50 on a GPU): a non-finite one then raises ``Diverged`` naming its own step (``check(index,
+    loss, n, sums, last_finite)``, a multi-loss task's, looks at each step's numbers first and names the term).
     Returns {'loss': mean loss, key: sums[key] / images for each key}.
     """
     model.train()
@@ -99,7 +101,9 @@ def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar
 
     def flush() -> None:
         for index, loss, finite, n, sums in pending:
-            value = float(loss)
+            value, sums = float(loss), {k: float(v) for k, v in sums.items()}
+            if check is not None:
+                check(index, value, n, sums, last_finite)
             if not math.isfinite(value):
                 raise Diverged(index, f"the loss is {value}", last_finite)
             if not bool(finite):
@@ -176,7 +180,8 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             with tqdm(total=len(batches), desc=f"epoch {epoch}/{args.epochs}", disable=args.no_progress,
                       leave=True, file=sys.stdout) as bar:
                 trained = run_epoch(model, optimizer, batches, task.step, bar, getattr(task, "update", None),
-                                    sync_every=1 if device == "cpu" else SYNC_EVERY_ON_GPU)
+                                    sync_every=1 if device == "cpu" else SYNC_EVERY_ON_GPU,
+                                    check=getattr(task, "check_update", None))
             seconds = time.perf_counter() - start
             lr = next(iter(optimizer.values() if isinstance(optimizer, dict) else [optimizer])).param_groups[0]["lr"]
             for sch in (scheduler.values() if isinstance(scheduler, dict) else [scheduler]):
