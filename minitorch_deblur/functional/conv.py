@@ -26,9 +26,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Tuple, Union
 
+import numpy as np
+
 from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
-from . import conv_fft, conv_strided
+from . import conv_fft, conv_strided, cuda_kernels
 from .conv_shifted import (ALGORITHMS, conv2d_pointwise, conv2d_pointwise_grads, conv2d_shifted,
                            conv2d_shifted_input_grad, conv2d_shifted_weight_grad, pointwise)
 
@@ -85,6 +87,8 @@ def im2col(x: Any, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair =
                                _pair("im2col", "padding", padding, 0))
     n, c = x.shape[:2]
     ho, wo = out_size("im2col", x.shape, kernel, stride, padding)
+    if xp is not np:   # on a GPU: one thread per element (cuda_kernels.py)
+        return cuda_kernels.im2col(x, kernel, stride, padding, (ho, wo), pad_value)
     if padding != (0, 0):
         ph, pw = padding
         x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
@@ -110,6 +114,8 @@ def col2im(cols: Any, x_shape: Tuple[int, ...], kernel_size: IntPair, stride: In
         raise ValueError(f"col2im: columns {shape_str(cols.shape)} do not fit image {shape_str(x_shape)} with "
                          f"kernel {kernel}, stride {stride}, padding {padding}: expected "
                          f"{shape_str((c * kh * kw, n * ho * wo))}")
+    if xp is not np:   # on a GPU: each pixel gathers its columns, no atomics (cuda_kernels.py)
+        return cuda_kernels.col2im(cols, x_shape, kernel, stride, padding, (ho, wo))
     cols = cols.reshape(c, kh, kw, n, ho, wo)
     image = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)  # channel-major, like the rows of cols
     for i in range(kh):

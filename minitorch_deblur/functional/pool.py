@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional, Tuple
 
+import numpy as np
+
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module, shape_str
+from . import cuda_kernels
 from .conv import IntPair, _pair, out_size
 
 
@@ -63,6 +66,11 @@ class MaxPool2d(Function):
                 padding: IntPair = 0) -> Any:
         xp = get_array_module(x)
         kernel, stride, padding, out = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+        ctx.kernel, ctx.stride, ctx.padding, ctx.x_shape = kernel, stride, padding, x.shape
+        if xp is not np:   # on a GPU: one thread per window, then one per pixel in backward (cuda_kernels.py)
+            y, winner = cuda_kernels.max_pool2d_forward(x, kernel, stride, padding, out)
+            ctx.save_for_backward(winner)
+            return y
         xpad = _padded(x, padding, -float("inf"))
         slices = _window_slices(kernel, stride, out)
         y = xpad[next(slices)].copy()
@@ -74,13 +82,15 @@ class MaxPool2d(Function):
             winner += larger * (index_type(k) - winner)  # = k where larger (arithmetic: masked writes are slow)
             xp.maximum(y, candidate, out=y)
         ctx.save_for_backward(winner)
-        ctx.padded_shape, ctx.kernel, ctx.stride, ctx.padding = xpad.shape, kernel, stride, padding
+        ctx.padded_shape = xpad.shape
         return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:
         xp = get_array_module(grad)
         (winner,) = ctx.saved
+        if xp is not np:
+            return (cuda_kernels.max_pool2d_backward(grad, winner, ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding),)
         dx = xp.zeros(ctx.padded_shape, dtype=grad.dtype)
         overlapping = ctx.stride[0] < ctx.kernel[0] or ctx.stride[1] < ctx.kernel[1]
         for k, index in enumerate(_window_slices(ctx.kernel, ctx.stride, grad.shape[2:])):

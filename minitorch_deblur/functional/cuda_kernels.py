@@ -1,0 +1,139 @@
+"""CuPy kernels for the generic path's hot spots, chosen only when the data is on a GPU (never on NumPy).
+
+- ``im2col``: one thread per element of the (C kh kw, N Ho Wo) matrix reads its pixel (or the padding value).
+- ``col2im``: one thread per image pixel gathers the columns that cover it: no atomics, no kh*kw passes.
+- ``max_pool2d_forward`` / ``max_pool2d_backward``: one thread per window (max and the offset of the first maximum),
+  then one thread per input pixel gathering the gradients of the windows it won.
+
+Each kernel is the same arithmetic as a NumPy gather written out in ``tests/test_cuda_kernels.py``, where that
+gather is checked against the NumPy path on the CPU; the CUDA text itself compiles and is compared with the NumPy
+path on the device run (``benchmarks/gpu_check.sh``). Kernels are built on first use, so importing this module
+costs nothing without CuPy.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Tuple
+
+IM2COL = r"""
+int L = N * Ho * Wo;
+int row = i / L, column = i % L;
+int c = row / (kh * kw), offset = row % (kh * kw), ki = offset / kw, kj = offset % kw;
+int n = column / (Ho * Wo), rest = column % (Ho * Wo), ho = rest / Wo, wo = rest % Wo;
+int h = ho * sh - ph + ki, w = wo * sw - pw + kj;
+col = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : pad;
+"""
+
+COL2IM = r"""
+int w = i % W, h = (i / W) % H, c = (i / (H * W)) % C, n = i / (C * H * W);
+int L = N * Ho * Wo;
+T acc = 0;
+for (int ki = 0; ki < kh; ki++) {
+    int hp = h + ph - ki;
+    if (hp < 0 || hp % sh != 0 || hp / sh >= Ho) continue;
+    for (int kj = 0; kj < kw; kj++) {
+        int wp = w + pw - kj;
+        if (wp < 0 || wp % sw != 0 || wp / sw >= Wo) continue;
+        acc += cols[((c * kh + ki) * kw + kj) * L + (n * Ho + hp / sh) * Wo + wp / sw];
+    }
+}
+img = acc;
+"""
+
+MAXPOOL_FORWARD = r"""
+int wo = i % Wo, ho = (i / Wo) % Ho, nc = i / (Ho * Wo);
+T best = -INFINITY;
+int winner = 0;
+for (int ki = 0; ki < kh; ki++) {
+    for (int kj = 0; kj < kw; kj++) {
+        int h = ho * sh - ph + ki, w = wo * sw - pw + kj;
+        T v = (h >= 0 && h < H && w >= 0 && w < W) ? x[(nc * H + h) * W + w] : (T)(-INFINITY);
+        if (v > best || (ki == 0 && kj == 0)) { best = v; winner = ki * kw + kj; }
+    }
+}
+y = best;
+k = winner;
+"""
+
+MAXPOOL_BACKWARD = r"""
+int w = i % W, h = (i / W) % H, nc = i / (H * W);
+T acc = 0;
+for (int ki = 0; ki < kh; ki++) {
+    int hp = h + ph - ki;
+    if (hp < 0 || hp % sh != 0 || hp / sh >= Ho) continue;
+    for (int kj = 0; kj < kw; kj++) {
+        int wp = w + pw - kj;
+        if (wp < 0 || wp % sw != 0 || wp / sw >= Wo) continue;
+        int o = (nc * Ho + hp / sh) * Wo + wp / sw;
+        if (k[o] == ki * kw + kj) acc += grad[o];
+    }
+}
+dx = acc;
+"""
+
+_GEOMETRY = "int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, int32 ph, int32 pw, " \
+            "int32 Ho, int32 Wo"
+
+
+@lru_cache(maxsize=None)
+def _kernel(name: str) -> Any:
+    import cupy as cp
+
+    if name == "im2col":
+        return cp.ElementwiseKernel(f"raw T x, T pad, {_GEOMETRY}", "T col", IM2COL, "mt_im2col")
+    if name == "col2im":
+        return cp.ElementwiseKernel(f"raw T cols, {_GEOMETRY}", "T img", COL2IM, "mt_col2im")
+    if name == "maxpool_forward":
+        return cp.ElementwiseKernel(f"raw T x, {_GEOMETRY}", "T y, int32 k", MAXPOOL_FORWARD, "mt_maxpool_fwd")
+    return cp.ElementwiseKernel(f"raw T grad, raw int32 k, {_GEOMETRY}", "T dx", MAXPOOL_BACKWARD, "mt_maxpool_bwd")
+
+
+def _geometry(x_shape: Tuple[int, ...], kernel: Tuple[int, int], stride: Tuple[int, int],
+              padding: Tuple[int, int], out: Tuple[int, int]) -> Tuple[int, ...]:
+    n, c, h, w = x_shape
+    return (n, c, h, w, *kernel, *stride, *padding, *out)
+
+
+def im2col(x: Any, kernel: Tuple[int, int], stride: Tuple[int, int], padding: Tuple[int, int],
+           out: Tuple[int, int], pad_value: float = 0.0) -> Any:
+    """(N, C, H, W) -> (C kh kw, N Ho Wo) on the GPU."""
+    import cupy as cp
+
+    n, c = x.shape[:2]
+    cols = cp.empty((c * kernel[0] * kernel[1], n * out[0] * out[1]), dtype=x.dtype)
+    _kernel("im2col")(cp.ascontiguousarray(x), x.dtype.type(pad_value),
+                      *_geometry(x.shape, kernel, stride, padding, out), cols)
+    return cols
+
+
+def col2im(cols: Any, x_shape: Tuple[int, ...], kernel: Tuple[int, int], stride: Tuple[int, int],
+           padding: Tuple[int, int], out: Tuple[int, int]) -> Any:
+    """(C kh kw, N Ho Wo) -> (N, C, H, W): each pixel sums the columns that cover it."""
+    import cupy as cp
+
+    image = cp.empty(x_shape, dtype=cols.dtype)
+    _kernel("col2im")(cp.ascontiguousarray(cols), *_geometry(x_shape, kernel, stride, padding, out), image)
+    return image
+
+
+def max_pool2d_forward(x: Any, kernel: Tuple[int, int], stride: Tuple[int, int], padding: Tuple[int, int],
+                       out: Tuple[int, int]) -> Tuple[Any, Any]:
+    """(window maxima (N, C, Ho, Wo), offset of each window's first maximum as int32)."""
+    import cupy as cp
+
+    n, c = x.shape[:2]
+    y = cp.empty((n, c, *out), dtype=x.dtype)
+    k = cp.empty((n, c, *out), dtype=cp.int32)
+    _kernel("maxpool_forward")(cp.ascontiguousarray(x), *_geometry(x.shape, kernel, stride, padding, out), y, k)
+    return y, k
+
+
+def max_pool2d_backward(grad: Any, winner: Any, x_shape: Tuple[int, ...], kernel: Tuple[int, int],
+                        stride: Tuple[int, int], padding: Tuple[int, int]) -> Any:
+    """dx (N, C, H, W): each pixel gathers the gradients of the windows whose maximum it was."""
+    import cupy as cp
+
+    dx = cp.empty(x_shape, dtype=grad.dtype)
+    _kernel("maxpool_backward")(cp.ascontiguousarray(grad), cp.ascontiguousarray(winner, dtype=cp.int32),
+                                *_geometry(x_shape, kernel, stride, padding, grad.shape[2:]), dx)
+    return dx

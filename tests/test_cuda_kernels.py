@@ -1,0 +1,119 @@
+"""The CuPy kernels (functional/cuda_kernels.py): their gather arithmetic, written out in NumPy one output element
+at a time exactly as each CUDA thread does it, equals the NumPy path on the CPU; on a GPU the kernels themselves
+are compared with the NumPy path (skipped without CuPy and a device)."""
+import numpy as np
+import pytest
+
+import minitorch_deblur.functional as F
+from minitorch_deblur import Tensor
+from minitorch_deblur.backend import gpu_available, to_device
+from minitorch_deblur.functional import cuda_kernels as K
+from minitorch_deblur.functional.conv import col2im, im2col, out_size
+
+pytestmark = pytest.mark.lesson2
+CASES = [((2, 3, 5, 6), (3, 3), (1, 1), (1, 1)), ((1, 2, 7, 5), (2, 3), (2, 1), (0, 1)),
+         ((2, 1, 6, 6), (4, 4), (2, 2), (1, 1)), ((1, 2, 4, 4), (2, 2), (2, 2), (0, 0))]
+
+
+def _threads(shape):
+    return np.arange(int(np.prod(shape)))
+
+
+def im2col_gather(x, kernel, stride, padding, out, pad=0.0):
+    """IM2COL, thread i of the (C kh kw, N Ho Wo) output."""
+    n_, c_, h_, w_ = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho_, wo_) = kernel, stride, padding, out
+    length = n_ * ho_ * wo_
+    i = _threads((c_ * kh * kw, length))
+    row, column = i // length, i % length
+    c, offset = row // (kh * kw), row % (kh * kw)
+    ki, kj = offset // kw, offset % kw
+    n, rest = column // (ho_ * wo_), column % (ho_ * wo_)
+    h, w = (rest // wo_) * sh - ph + ki, (rest % wo_) * sw - pw + kj
+    inside = (h >= 0) & (h < h_) & (w >= 0) & (w < w_)
+    flat = x.reshape(-1)[np.where(inside, ((n * c_ + c) * h_ + np.clip(h, 0, h_ - 1)) * w_ + np.clip(w, 0, w_ - 1), 0)]
+    return np.where(inside, flat, pad).reshape(c_ * kh * kw, length)
+
+
+def col2im_gather(cols, x_shape, kernel, stride, padding, out):
+    """COL2IM, thread i of the (N, C, H, W) image, looping over the kernel offsets."""
+    n_, c_, h_, w_ = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (ho_, wo_) = kernel, stride, padding, out
+    length = n_ * ho_ * wo_
+    i = _threads(x_shape)
+    w, h, c, n = i % w_, (i // w_) % h_, (i // (h_ * w_)) % c_, i // (c_ * h_ * w_)
+    acc = np.zeros(i.shape)
+    flat = cols.reshape(-1)
+    for ki in range(kh):
+        hp = h + ph - ki
+        for kj in range(kw):
+            wp = w + pw - kj
+            ok = (hp >= 0) & (hp % sh == 0) & (hp // sh < ho_) & (wp >= 0) & (wp % sw == 0) & (wp // sw < wo_)
+            index = ((c * kh + ki) * kw + kj) * length + (n * ho_ + hp // sh) * wo_ + wp // sw
+            acc += np.where(ok, flat[np.where(ok, index, 0)], 0.0)
+    return acc.reshape(x_shape)
+
+
+def maxpool_gather(x, grad, kernel, stride, padding, out):
+    """MAXPOOL_FORWARD (thread per window: max and first argmax) then MAXPOOL_BACKWARD (thread per pixel)."""
+    n_, c_, h_, w_ = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho_, wo_) = kernel, stride, padding, out
+    i = _threads((n_, c_, ho_, wo_))
+    wo, ho, nc = i % wo_, (i // wo_) % ho_, i // (ho_ * wo_)
+    best, winner = np.full(i.shape, -np.inf), np.zeros(i.shape, dtype=np.int64)
+    for ki in range(kh):
+        for kj in range(kw):
+            h, w = ho * sh - ph + ki, wo * sw - pw + kj
+            ok = (h >= 0) & (h < h_) & (w >= 0) & (w < w_)
+            v = np.where(ok, x.reshape(-1)[np.where(ok, (nc * h_ + h) * w_ + w, 0)], -np.inf)
+            take = (v > best) | (ki == 0 and kj == 0)
+            best, winner = np.where(take, v, best), np.where(take, ki * kw + kj, winner)
+    j = _threads(x.shape)
+    w, h, nc = j % w_, (j // w_) % h_, j // (h_ * w_)
+    dx = np.zeros(j.shape)
+    for ki in range(kh):
+        hp = h + ph - ki
+        for kj in range(kw):
+            wp = w + pw - kj
+            ok = (hp >= 0) & (hp % sh == 0) & (hp // sh < ho_) & (wp >= 0) & (wp % sw == 0) & (wp // sw < wo_)
+            o = np.where(ok, (nc * ho_ + hp // sh) * wo_ + wp // sw, 0)
+            dx += np.where(ok & (winner[o] == ki * kw + kj), grad.reshape(-1)[o], 0.0)
+    return best.reshape(n_, c_, ho_, wo_), dx.reshape(x.shape)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", CASES)
+def test_the_kernels_gather_arithmetic_equals_the_numpy_path(shape, kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    out = out_size("test", shape, kernel, stride, padding)
+    np.testing.assert_array_equal(im2col_gather(x, kernel, stride, padding, out), im2col(x, kernel, stride, padding))
+    cols = rng.standard_normal((shape[1] * kernel[0] * kernel[1], shape[0] * out[0] * out[1]))
+    np.testing.assert_allclose(col2im_gather(cols, shape, kernel, stride, padding, out),
+                               col2im(cols, shape, kernel, stride, padding), rtol=1e-12, atol=1e-12)
+    t = Tensor(x, requires_grad=True)
+    y = F.max_pool2d(t, kernel, stride, padding if max(padding) * 2 <= min(kernel) else 0)
+    pad = padding if max(padding) * 2 <= min(kernel) else (0, 0)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    mine_y, mine_dx = maxpool_gather(x, g, kernel, stride, pad, out_size("test", shape, kernel, stride, pad))
+    np.testing.assert_array_equal(mine_y, y.data)
+    np.testing.assert_allclose(mine_dx, t.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_the_module_imports_without_cupy_and_holds_each_kernel():
+    for source in (K.IM2COL, K.COL2IM, K.MAXPOOL_FORWARD, K.MAXPOOL_BACKWARD):
+        assert source.count("{") == source.count("}") and ";" in source
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
+@pytest.mark.parametrize("shape, kernel, stride, padding", CASES)
+def test_the_cuda_kernels_equal_the_numpy_path(shape, kernel, stride, padding):
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    xg = to_device(x, "cuda")
+    np.testing.assert_allclose(to_device(im2col(xg, kernel, stride, padding), "cpu"), im2col(x, kernel, stride, padding))
+    out = out_size("test", shape, kernel, stride, padding)
+    cols = np.random.default_rng(2).standard_normal((shape[1] * kernel[0] * kernel[1],
+                                                      shape[0] * out[0] * out[1])).astype(np.float32)
+    np.testing.assert_allclose(to_device(col2im(to_device(cols, "cuda"), shape, kernel, stride, padding), "cpu"),
+                               col2im(cols, shape, kernel, stride, padding), rtol=1e-5, atol=1e-5)
