@@ -14,7 +14,7 @@ step() {  # name, timeout, command...
   local rc=$?
   echo "$name: exit $rc in $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
 }
-python -m pip install --quiet --no-deps -e . > "$OUT/install.log" 2>&1
+python -m pip install --quiet -e ".[dev]" > "$OUT/install.log" 2>&1   # without the gpu extra: the image has CuPy
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__version__)" > "$OUT/versions.txt" 2>&1
 step pytest_cuda 240 python -m pytest -q --device cuda -p no:cacheprovider tests/test_ops.py tests/test_gpu_parity.py \
