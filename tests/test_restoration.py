@@ -297,3 +297,13 @@ def test_strip_can_halve_the_weights_and_drop_a_gans_discriminator(tmp_path):
     g_only = strip_checkpoint(gan, tmp_path / "g.npz", drop=["discriminator"])
     assert load_model(g_only).discriminator is None
     assert not [k for k in np.load(g_only).files if "discriminator" in k]
+
+
+@pytest.mark.parametrize("name", sorted(deblur.SHIPPED))
+def test_each_shipped_model_restores_a_photo_offline(name, tmp_path, no_network):
+    photo = _photo(tmp_path / "in.png", "RGB", size=(24, 20))
+    assert deblur.main([str(photo), "--model", name, "-o", str(tmp_path / "out.png")]) == 0
+    from PIL import Image
+
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.size == (24, 20)
