@@ -141,6 +141,10 @@ def test_resume_refuses_options_that_contradict_the_run_and_says_when_it_is_done
     assert "--model cnn (the run has mlp)" in capsys.readouterr().err
     assert train.main(["mlp", "--resume", str(run), "--lr", "1e-2", "--no-progress"]) == 2
     assert "--lr 0.01 (the run has 0.003)" in capsys.readouterr().err
+    assert train.main(["mlp", "--resume", str(run), "--seed", "3", "--no-progress"]) == 2
+    assert "--seed 3 (the run has 0)" in capsys.readouterr().err
+    assert train.main(["mlp", "--resume", str(run), "--recipe", "best", "--no-progress"]) == 2
+    assert "--recipe best (the run has course)" in capsys.readouterr().err
     assert train.main(["mlp", "--resume", str(run), "--lr", "3e-3", "--epochs", "1", "--no-progress"]) == 0
     assert "nothing left to do: epoch 1 of 1 is done" in capsys.readouterr().out
 

@@ -49,8 +49,9 @@ OPTION_SCOPE = {  # options that only some models take (the model options come f
     **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
        for k in ("residual", "padding_mode", "zero_init_residual", "paper", "upsample")},
 }
-RECIPE_KEYS = ("model", "recipe", "seed", "limit") + tuple(COMMON)  # fixed for a run's lifetime (not epochs)
-RECIPE_KEYS = tuple(k for k in RECIPE_KEYS if k != "epochs")
+RUN_DEFAULTS = {"recipe": "course", "seed": 0, "limit": 0}   # options outside the recipes, with their defaults
+# fixed for a run's lifetime (all but epochs): --resume refuses a value given for one of them that differs
+RECIPE_KEYS = ("model",) + tuple(RUN_DEFAULTS) + tuple(k for k in COMMON if k != "epochs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Train a course model on the CPU or a GPU. Options left out come from --recipe.",
         epilog="models: " + "; ".join(f"{name} ({MODELS[name].__doc__.splitlines()[0]})" for name in MODELS))
     parser.add_argument("model", help="which model: " + ", ".join(MODELS))
-    parser.add_argument("--recipe", default="course", choices=["course", "best"],
+    parser.add_argument("--recipe", choices=["course", "best"],
                         help="course: what the course ran (default); best: the best recipe measured here")
     parser.add_argument("--epochs", type=int, help=f"epochs to train (course: {_recipe_help('epochs')})")
     parser.add_argument("--batch-size", type=int, help=f"mini-batch size (course: {_recipe_help('batch_size')})")
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr-gamma", type=float, help="see --lr-schedule (default 0.1)")
     parser.add_argument("--precise-bn", type=int, metavar="N", help="before each evaluation, recompute the "
                         "batch norms' running statistics over N training batches (0: off, the course's)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling, dropout and the "
+    parser.add_argument("--seed", type=int, help="seed (default 0) for initialisation, shuffling, dropout and the "
                         "training degradations")
     restoration = parser.add_argument_group("restoration models (srcnn, cae, win5rb)")
     restoration.add_argument("--degradation", choices=KINDS, help="course: srcnn bilinear (x4 down and up, "
@@ -127,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "~/.cache/minitorch_deblur)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<timestamp>)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in this folder")
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N train and test images "
-                        "(smoke runs and quick lessons; 0 = all)")
+    parser.add_argument("--limit", type=int, help="use only the first N train and test images "
+                        "(smoke runs and quick lessons; default 0 = all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return parser
@@ -140,7 +141,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.model not in MODELS:
         parser.error(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
-    args.explicit = sorted(k for k in COMMON if getattr(args, k) is not None)
+    args.explicit = sorted(k for k in {**RUN_DEFAULTS, **COMMON} if getattr(args, k) is not None)
+    for key, value in RUN_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     for key in args.explicit + (["allow_partial"] if args.allow_partial else []):
         if key in OPTION_SCOPE and args.model not in OPTION_SCOPE[key]:
             parser.error(f"--{key.replace('_', '-')} applies to {', '.join(OPTION_SCOPE[key])}, not {args.model}")
@@ -190,7 +194,7 @@ def _resumed_recipe(args: argparse.Namespace) -> Path:
     saved = json.loads((run_dir / "metrics.json").read_text())["args"]
     clashes = [f"--{key.replace('_', '-')} {getattr(args, key)} (the run has {saved[key]})" for key in RECIPE_KEYS
                if key in saved and getattr(args, key) != saved[key]
-               and (key in ("model",) or key in args.explicit or (key == "recipe" and "--recipe" in sys.argv))]
+               and (key == "model" or key in args.explicit)]
     if clashes:
         raise UserError(f"--resume {run_dir} continues its own recipe; these options contradict it: "
                         f"{'; '.join(clashes)}. Drop them, or start a new run without --resume")
