@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -77,19 +77,14 @@ def _probe_grads(fn: Callable[..., Tensor], arrays: Sequence[np.ndarray], u_seed
 def _diagnose_gradient(exercise: Exercise, module: ModuleType, mine: np.ndarray, truth: Optional[np.ndarray]) -> List[str]:
     """Name a typical mistake: a constant factor or sign on the failing gradient, and for conv2d and max_pool2d a
     small probe of the learner's operator against the built-in one with the mistake made on purpose."""
-    from .. import functional as F
-
     hints = []
     if truth is not None and mine.shape == truth.shape:
         for factor, why in ((2.0, "a factor of 2 too large"), (0.5, "half the true value"), (-1.0, "of the opposite sign")):
             if _close(mine, factor * truth):
                 hints.append(f"your gradient is {why}: check the derivative's constant and sign")
-    rng = np.random.default_rng(3)
     if exercise.name == "conv2d":
-        x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
-        call = lambda *t: module.Conv2d.apply(*t, stride=1, padding=1)  # noqa: E731
-        ref = lambda *t: F.conv2d(*t, stride=1, padding=1)  # noqa: E731
-        yours, right = _probe_grads(call, [x, w, b]), _probe_grads(ref, [x, w, b])
+        (x, w, b), yours, right = _conv_probe(module)
+        ref = _conv_reference
         for variant, why in ((w.transpose(0, 1, 3, 2), "transposed"), (w[:, :, ::-1, ::-1], "flipped")):
             if not _close(yours[0], right[0]) and _close(yours[0], _probe_grads(ref, [x, variant.copy(), b])[0]):
                 hints.append(f"your input gradient is what a {why} kernel gives: a transposed weight in backward? "
@@ -103,7 +98,7 @@ def _diagnose_gradient(exercise: Exercise, module: ModuleType, mine: np.ndarray,
             hints.append("your bias gradient counts only the first sample: sum g over the batch and both spatial "
                          "axes (every axis but the channel)")
     if exercise.name == "max_pool2d":
-        x = rng.permutation(16).reshape(1, 1, 4, 4).astype(np.float64)
+        x = np.random.default_rng(3).permutation(16).reshape(1, 1, 4, 4).astype(np.float64)
         yours = _probe_grads(lambda t: module.max_pool2d(t, 2), [x])[0]
         if np.count_nonzero(yours) > 4:
             hints.append(f"your gradient reaches {np.count_nonzero(yours)} of 16 pixels of a 4x4 image pooled 2x2: "
@@ -124,17 +119,26 @@ def _forward_hints(exercise: Exercise, row: Any, cfg: Any, arrays: List[Any], mi
     return []
 
 
-def _probe(exercise: Exercise, module: ModuleType) -> List[str]:
-    """A fixed batch of 2 with a square kernel, the learner's Function against the built-in one: catches what
-    the drawn configurations can miss (a batch of 1, no bias)."""
+def _conv_reference(*t: Any) -> Tensor:
     from .. import functional as F
 
-    if exercise.name != "conv2d":
-        return []
+    return F.conv2d(*t, stride=1, padding=1)
+
+
+def _conv_probe(module: ModuleType) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
+    """A fixed batch of 2 images (2, 3, 5, 5), a 3x3 kernel, padding 1: (inputs, the learner's Conv2d input
+    gradients, the built-in ones). It catches what drawn configurations can miss (a batch of 1, no bias)."""
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
     yours = _probe_grads(lambda *t: module.Conv2d.apply(*t, stride=1, padding=1), arrays)
-    right = _probe_grads(lambda *t: F.conv2d(*t, stride=1, padding=1), arrays)
+    return arrays, yours, _probe_grads(_conv_reference, arrays)
+
+
+def _probe(exercise: Exercise, module: ModuleType) -> List[str]:
+    """conv2d only: the first input whose probe gradient differs from the built-in one, with its worst index."""
+    if exercise.name != "conv2d":
+        return []
+    _, yours, right = _conv_probe(module)
     for name, a, b in zip(("x", "weight", "bias"), yours, right):
         if not _close(a, b):
             i = np.unravel_index(np.argmax(np.abs(a - b)), b.shape)
