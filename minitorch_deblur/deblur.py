@@ -147,7 +147,7 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
 
 def _figure(panels: List[Tuple[np.ndarray, str]], target: Path, photo: str, args: argparse.Namespace) -> None:
     """Panels side by side with their titles, saved atomically (one file per photo when there are several)."""
-    from .plots import _pyplot
+    from .plots import _pyplot, save_figure
 
     if len(args.photos) > 1 or Path(args.photos[0]).is_dir():
         target = target.with_name(f"{target.stem}-{Path(photo).stem}{target.suffix or '.png'}")
@@ -158,11 +158,7 @@ def _figure(panels: List[Tuple[np.ndarray, str]], target: Path, photo: str, args
         ax.imshow(np.clip(image, 0, 1).transpose(1, 2, 0))
         ax.set_title(title, fontsize=10)
         ax.axis("off")
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    tmp = save_figure(fig, target.with_name(f".{target.stem}.tmp.png"))   # then renamed: never half a file
     tmp.replace(target)
 
 
