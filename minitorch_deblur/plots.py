@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -121,3 +121,24 @@ def plot_loss_terms(history: Dict[str, List[float]], path: Path, title: str) -> 
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=9)
     save_figure(fig, path)
+
+
+def plot_side_by_side(columns: Sequence[Tuple[str, np.ndarray]], sharp: np.ndarray, path: Path, title: str,
+                      dpi: int = 90) -> None:
+    """One row per image, one column per method (name, (N, 3, H, W) in [0, 1]) and the sharp image last, each
+    titled with its PSNR against ``sharp``: the same crops through every method (the GAN's loss ablation)."""
+    from .metrics import psnr
+
+    plt = _pyplot()
+    columns = list(columns) + [("sharp", sharp)]
+    n = len(sharp)
+    fig, axes = plt.subplots(n, len(columns), figsize=(2.2 * len(columns), 2.4 * n), squeeze=False)
+    for i in range(n):
+        for ax, (name, images) in zip(axes[i], columns):
+            image = np.clip(images[i], 0, 1)
+            ax.imshow(image.transpose(1, 2, 0))
+            label = name if name == "sharp" else f"{name}\n{psnr(image, sharp[i]):.2f} dB"
+            ax.set_title(label, fontsize=8)
+            ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    save_figure(fig, path, dpi=dpi)

@@ -54,6 +54,19 @@ def test_restoration_resume_gives_the_same_weights_as_an_unbroken_run(cifar_part
     assert len(history["val_loss"]) == 2   # course B holds out 10% of the 16 images
 
 
+def test_init_starts_from_a_checkpoints_weights_with_a_fresh_optimiser(cifar_partial, tmp_path, capsys):
+    assert _train("srcnn", cifar_partial, tmp_path / "first", "--epochs", "1", "--limit", "8", "--residual") == 0
+    first = tmp_path / "first" / "model.npz"
+    assert _train("srcnn", cifar_partial, tmp_path / "wrong", "--epochs", "1", "--init", str(first)) == 2
+    assert "holds a 'srcnn' model with residual True (this run: False)" in capsys.readouterr().err
+    assert _train("srcnn", cifar_partial, tmp_path / "more", "--epochs", "1", "--limit", "8", "--residual",
+                  "--init", str(first), "--lr", "1e-12") == 0
+    assert "initialised from" in capsys.readouterr().out
+    a, b = np.load(first), np.load(tmp_path / "more" / "model.npz")
+    np.testing.assert_allclose(a["model/features.weight"], b["model/features.weight"], atol=1e-6)
+    assert json.loads((tmp_path / "more" / "metrics.json").read_text())["args"]["init"] == str(first)
+
+
 def test_a_partial_copy_needs_the_flag_and_says_so(cifar_partial, tmp_path, capsys):
     assert train.main(["srcnn", "--data-dir", str(cifar_partial), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
     err = capsys.readouterr().err
@@ -72,13 +85,17 @@ def test_recipes_fill_what_the_command_line_leaves_out():
     assert train.parse_args(["win5rb", "--recipe", "best", "--no-augment"]).augment is False
     assert train.parse_args(["cnn"]).epochs == 5
     assert train.parse_args(["win5rb", "--paper"]).paper
+    gan = train.parse_args(["deblurgan", "--recipe", "best"])
+    assert (gan.batch_size, gan.crops_per_epoch, gan.l1_warmup, gan.residual, gan.upsample) == (8, 1600, 25, True,
+                                                                                                "resize")
+    assert train.parse_args(["deblurgan"]).batch_size == 32
 
 
 @pytest.mark.parametrize("argv, message", [
     (["mlp", "--degradation", "bicubic"], "--degradation applies to srcnn, cae, win5rb, deblurgan, not mlp"),
     (["deblurgan", "--val-fraction", "0.1"], "--val-fraction applies to srcnn, cae, win5rb, not deblurgan"),
     (["cae", "--losses", "l1"], "--losses applies to deblurgan, not cae"),
-    (["deblurgan", "--recipe", "best"], "no best recipe has been measured for deblurgan yet"),
+    (["deblurgan", "--allow-partial"], "--allow-partial applies to srcnn, cae, win5rb, not deblurgan"),
     (["cae", "--residual"], "--residual applies to srcnn, deblurgan, not cae"),
     (["win5rb", "--padding-mode", "reflect"], "--padding-mode applies to srcnn, not win5rb"),
     (["cae", "--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
@@ -216,7 +233,7 @@ def test_natural_image_crops_never_cross_the_split(tmp_path):
         (folder / split).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(np.full((40, 50, 3), value, np.uint8)).save(folder / split / f"{i}.png")
-            rows.append(f"{split},{i}.png,{split}")
+            rows.append(f"{split},{i}.png,{'test' if split == 'held-out' else split}")   # as the real manifest
     (folder / "MANIFEST.csv").write_text("\n".join(rows) + "\n")
     assert [p.parent.name for p in natural_image_files("train", tmp_path)] == ["train"] * 3
     crops = natural_image_crops(20, 32, "train", seed=3, data_dir=tmp_path)
@@ -280,6 +297,27 @@ def test_a_model_with_instance_norm_runs_whole_or_in_blended_tiles():
     gan = DeblurGAN(discriminator=False, generator=mt.Generator(0)).eval()
     whole, how_whole = restore_image(gan, image)
     assert how_whole == "whole image" and whole.shape == image.shape
+
+
+def test_deblur_at_a_reduced_scale_adds_the_models_correction_enlarged():
+    class AddConstant(mt.nn.Module):
+        def forward(self, x):
+            return x + 0.25
+
+    image = np.random.default_rng(0).random((3, 40, 60)).astype(np.float32)
+    same, _ = deblur.restore_at_scale(AddConstant(), image, 1.0, 2e9, "cpu")
+    half, how = deblur.restore_at_scale(AddConstant(), image, 0.5, 2e9, "cpu")
+    np.testing.assert_allclose(same, image + 0.25, atol=1e-6)
+    np.testing.assert_allclose(half, image + 0.25, atol=1e-5)   # the image's own detail is kept at full size
+    assert how == "whole image at x0.5 (30x20)"
+
+
+def test_a_residual_unet_starts_as_the_identity():
+    from minitorch_deblur.models.deblurgan import DeblurGAN
+
+    x = mt.rand(1, 3, 32, 32, generator=mt.Generator(0))
+    gan = DeblurGAN(residual=True, upsample="resize", discriminator=False, generator=mt.Generator(0)).eval()
+    np.testing.assert_allclose(gan(x).numpy(), x.numpy(), atol=1e-6)
 
 
 def test_strip_can_halve_the_weights_and_drop_a_gans_discriminator(tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -318,7 +319,7 @@ def degrade_test_set(images: Any, kind: str, seed: int = 0, cache: Optional[Path
         out[start:start + batch] = degrade(chunk, kind, seed=seed, index_offset=start, **options)
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(str(cache) + ".tmp.npz")
+        tmp = Path(f"{cache}.{os.getpid()}.tmp.npz")   # one per process: two runs may build the same cache at once
         np.savez(tmp, degraded=out, recipe=np.asarray(key))
         tmp.replace(cache)
     return out

@@ -18,6 +18,9 @@ from .loader import ArrayDataset
 from .root import DataError, MissingDataError, PathLike, data_root
 
 SPLITS = {"train": "train", "held-out": "held-out", "test": "held-out"}
+# what the manifest's 'split' column may say for each split (the data's README calls the test folders HELD-OUT,
+# its MANIFEST.csv says 'test')
+MANIFEST_SPLITS = {"train": ("train",), "held-out": ("held-out", "heldout", "test")}
 
 
 def natural_image_files(split: str = "train", data_dir: Optional[PathLike] = None) -> List[Path]:
@@ -31,7 +34,7 @@ def natural_image_files(split: str = "train", data_dir: Optional[PathLike] = Non
                                "data root (--data-dir or $MINITORCH_DEBLUR_DATA)")
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))
-    files = [folder / row["set"] / row["file"] for row in rows if row["split"].lower() == SPLITS[split]]
+    files = [folder / row["set"] / row["file"] for row in rows if row["split"].strip().lower() in MANIFEST_SPLITS[SPLITS[split]]]
     if not files:
         raise DataError(f"{manifest} lists no {SPLITS[split]} photographs (column 'split')")
     return files

@@ -6,7 +6,10 @@ Decoder: four 4x4 stride-2 transposed convolutions back up; dec1 and dec2 with i
 dec3 with instance norm and ReLU, each followed by the encoder map of the same size (skip connection, concat);
 dec4 ends in tanh. Images are in [-1, 1].
 Options: ``upsample='resize'`` replaces each transposed convolution with nearest x2 then a 3x3 convolution (the
-checkerboard fix of Odena et al. 2016; different parameter count); ``residual=True`` returns input + G(input).
+checkerboard fix of Odena et al. 2016; different parameter count); ``residual=True`` returns input + G(input) and
+starts as the identity: the last convolution's weights and bias start at 0, so G(input) = tanh(0) = 0 and training
+begins from the blurred input's PSNR instead of a random image's (the gradient still reaches that convolution, whose
+input is not 0, and through it the rest once it has moved).
 """
 from __future__ import annotations
 
@@ -48,6 +51,9 @@ class UNet(nn.Module):
         self.dec2 = nn.Sequential(_up(512, 128, upsample, True, generator), nn.InstanceNorm2d(128), drop(), nn.ReLU())
         self.dec3 = nn.Sequential(_up(256, 64, upsample, True, generator), nn.InstanceNorm2d(64), nn.ReLU())
         self.dec4 = nn.Sequential(_up(128, channels, upsample, True, generator), nn.Tanh())
+        if residual:
+            for p in self.dec4.parameters():
+                p.data[...] = 0
 
     def forward(self, x: Any) -> Tensor:
         e1 = self.enc1(x)

@@ -166,6 +166,8 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             return 0
         print(f"resuming {run_dir} after epoch {meta['epoch']}: " + ", ".join(
             f"{key} {getattr(args, key)}" for key in args.recipe_keys))
+    elif getattr(args, "init", ""):
+        start_from(args.init, model)
     model.to(device)
     print(f"{args.model} on {device}:\n{summary(model, task.example_shape) if device == 'cpu' else ''}")
     task.run_dir = run_dir
@@ -215,6 +217,14 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
     if history:
         print(task.finish(model.eval(), history, run_dir, data_source))
     return 0
+
+
+def start_from(path: str, model: Any) -> None:
+    """``--init``: load a checkpoint's weights only (the optimiser and lr schedule start afresh); cli.py has checked
+    that it holds this model with these options."""
+    meta = load_checkpoint(path, model)
+    print(f"initialised from {path} (its weights after {meta.get('epoch', '?')} epochs; a fresh optimiser and lr "
+          "schedule)")
 
 
 def write_metrics(run_dir: Path, args: argparse.Namespace, device: str, history: Dict[str, List[float]],
