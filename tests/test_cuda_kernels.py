@@ -101,7 +101,7 @@ def test_the_kernels_gather_arithmetic_equals_the_numpy_path(shape, kernel, stri
 
 
 def test_the_module_imports_without_cupy_and_holds_each_kernel():
-    for source in (K.IM2COL, K.COL2IM, K.MAXPOOL_FORWARD, K.MAXPOOL_BACKWARD):
+    for source in (K.IM2COL, K.COL2IM, K.MAXPOOL_FORWARD, K.MAXPOOL_BACKWARD, K.NORM_STATS):
         assert source.count("{") == source.count("}") and ";" in source
 
 
@@ -117,3 +117,41 @@ def test_the_cuda_kernels_equal_the_numpy_path(shape, kernel, stride, padding):
                                                       shape[0] * out[0] * out[1])).astype(np.float32)
     np.testing.assert_allclose(to_device(col2im(to_device(cols, "cuda"), shape, kernel, stride, padding), "cpu"),
                                col2im(cols, shape, kernel, stride, padding), rtol=1e-5, atol=1e-5)
+
+
+def norm_stats_gather(x):
+    """NORM_STATS, one thread per (n, c) row: Welford's update over the row's pixels, in float64."""
+    n_, c_ = x.shape[:2]
+    rows = x.reshape(n_ * c_, -1).astype(np.float64)
+    m, s = np.zeros(len(rows)), np.zeros(len(rows))
+    for j in range(rows.shape[1]):
+        v = rows[:, j]
+        d = v - m
+        m += d / (j + 1)
+        s += d * (v - m)
+    return m.reshape(n_, c_), s.reshape(n_, c_)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_the_norm_statistics_kernels_arithmetic_equals_the_two_pass_path(per_sample):
+    from minitorch_deblur.functional.norm import _sum_over
+
+    x = np.random.default_rng(3).normal(4.0, 2.0, (3, 5, 6, 7))
+    mean, m2 = norm_stats_gather(x)
+    got_mean, got_var = K.merge_row_stats(mean, m2, 6 * 7, per_sample)
+    axes = (2, 3) if per_sample else (0, 2, 3)
+    count = x.size // (x.shape[0] * x.shape[1] if per_sample else x.shape[1])
+    want_mean = _sum_over(x, axes) / count
+    np.testing.assert_allclose(got_mean, want_mean, rtol=1e-12)
+    np.testing.assert_allclose(got_var, _sum_over(x - want_mean, axes, x - want_mean) / count, rtol=1e-10)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_the_cuda_norm_statistics_equal_the_numpy_path(per_sample):
+    x = np.random.default_rng(4).normal(3.0, 2.0, (4, 6, 9, 11)).astype(np.float32)
+    mean, var = K.norm_stats(to_device(x, "cuda"), per_sample)
+    axes = (2, 3) if per_sample else (0, 2, 3)
+    np.testing.assert_allclose(to_device(mean, "cpu"), x.mean(axis=axes, keepdims=True), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_device(var, "cpu"), x.var(axis=axes, keepdims=True), rtol=1e-4, atol=1e-6)

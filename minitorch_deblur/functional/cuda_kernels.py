@@ -4,6 +4,10 @@
 - ``col2im``: one thread per image pixel gathers the columns that cover it: no atomics, no kh*kw passes.
 - ``max_pool2d_forward`` / ``max_pool2d_backward``: one thread per window (max and the offset of the first maximum),
   then one thread per input pixel gathering the gradients of the windows it won.
+- ``norm_stats``: batch-norm and instance-norm statistics in one pass over x: one thread per (sample, channel) row
+  runs Welford's update in double over the row's H*W pixels; batch norm then merges the N rows of each channel
+  (Chan et al.: M2 = sum M2_n + HW sum (mean_n - mean)^2). The generic path makes two passes (mean, then the
+  centred squares).
 
 Each kernel is the same arithmetic as a NumPy gather written out in ``tests/test_cuda_kernels.py``, where that
 gather is checked against the NumPy path on the CPU; the CUDA text itself compiles and is compared with the NumPy
@@ -71,6 +75,17 @@ for (int ki = 0; ki < kh; ki++) {
 dx = acc;
 """
 
+NORM_STATS = r"""
+double m = 0, s = 0;
+for (long long j = 0; j < L; j++) {
+    double v = (double)x[(long long)i * L + j], d = v - m;
+    m += d / (double)(j + 1);
+    s += d * (v - m);
+}
+mean = (T)m;
+m2 = (T)s;
+"""
+
 _GEOMETRY = "int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, int32 ph, int32 pw, " \
             "int32 Ho, int32 Wo"
 
@@ -85,6 +100,8 @@ def _kernel(name: str) -> Any:
         return cp.ElementwiseKernel(f"raw T cols, {_GEOMETRY}", "T img", COL2IM, "mt_col2im")
     if name == "maxpool_forward":
         return cp.ElementwiseKernel(f"raw T x, {_GEOMETRY}", "T y, int32 k", MAXPOOL_FORWARD, "mt_maxpool_fwd")
+    if name == "norm_stats":
+        return cp.ElementwiseKernel("raw T x, int64 L", "T mean, T m2", NORM_STATS, "mt_norm_stats")
     return cp.ElementwiseKernel(f"raw T grad, raw int32 k, {_GEOMETRY}", "T dx", MAXPOOL_BACKWARD, "mt_maxpool_bwd")
 
 
@@ -137,3 +154,28 @@ def max_pool2d_backward(grad: Any, winner: Any, x_shape: Tuple[int, ...], kernel
     _kernel("maxpool_backward")(cp.ascontiguousarray(grad), cp.ascontiguousarray(winner, dtype=cp.int32),
                                 *_geometry(x_shape, kernel, stride, padding, grad.shape[2:]), dx)
     return dx
+
+
+def merge_row_stats(mean: Any, m2: Any, pixels: int, per_sample: bool) -> Tuple[Any, Any]:
+    """Row statistics (N, C) of ``pixels`` values each -> (mean, biased var): per row for instance norm, shaped
+    (N, C, 1, 1); merged over the N rows of each channel for batch norm, shaped (1, C, 1, 1). Works on NumPy and
+    CuPy arrays alike (the test runs it on NumPy)."""
+    n, c = mean.shape
+    if per_sample:
+        return mean.reshape(n, c, 1, 1), (m2 / pixels).reshape(n, c, 1, 1)
+    merged = mean.mean(axis=0)
+    spread = ((mean - merged) ** 2).sum(axis=0)
+    var = (m2.sum(axis=0) + pixels * spread) / (n * pixels)
+    return merged.reshape(1, c, 1, 1), var.reshape(1, c, 1, 1)
+
+
+def norm_stats(x: Any, per_sample: bool) -> Tuple[Any, Any]:
+    """(mean, biased var) of an (N, C, H, W) array on the GPU: over (H, W) per sample (instance norm) or over
+    (N, H, W) per channel (batch norm), shaped to broadcast against x."""
+    import cupy as cp
+
+    n, c = x.shape[:2]
+    pixels = x.size // (n * c)
+    mean, m2 = cp.empty((n, c), dtype=x.dtype), cp.empty((n, c), dtype=x.dtype)
+    _kernel("norm_stats")(cp.ascontiguousarray(x), pixels, mean, m2)
+    return merge_row_stats(mean, m2, pixels, per_sample)
