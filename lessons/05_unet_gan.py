@@ -1,7 +1,7 @@
 """Lesson 05: the course's week 4, a U-Net GAN that removes motion blur: transposed convolution, instance norm,
 PatchGAN, and the adversarial and perceptual losses.
 
-Run:  python lessons/05_unet_gan.py --quick    (256 crops per epoch, 2 epochs: several minutes on 2 cores)
+Run:  python lessons/05_unet_gan.py --quick    (3 runs of 256 crops per epoch, 2 epochs: about 10 minutes on 2 cores)
       python lessons/05_unet_gan.py            (the course recipe: 100 epochs of 5,000 crops; a GPU's job)
       --smoke: 8 crops of 32x32, 1 epoch, seconds.  --out DIR for the run and figures (default runs/lessons/05).
 
