@@ -33,7 +33,9 @@ MIN_TILE = 32   # below this the halo costs more than the core: a budget too sma
 
 
 def receptive_field(model: Any) -> Tuple[int, int]:
-    """(halo, align) of a model whose leaf modules run in registration order (all the course's restorers)."""
+    """(halo, align) of a model whose leaf modules run in registration order (all the course's restorers). A GAN
+    restores with its generator alone: its discriminator, when loaded, is left out."""
+    model = getattr(model, "generator", model)
     halo, spacing, align = 0.0, 1.0, 1
     for module in model.modules():
         if list(module.children()):
@@ -62,9 +64,10 @@ def receptive_field(model: Any) -> Tuple[int, int]:
 def bytes_per_pixel(model: Any, channels: int = 3, probes: Tuple[int, int] = (48, 96)) -> Tuple[float, float]:
     """(fixed bytes, bytes per input pixel) of one eval-mode forward pass, measured with tracemalloc on the CPU."""
     _, align = receptive_field(model)
+    sides = [-(-side // align) * align for side in probes]
+    sides[1] = max(sides[1], sides[0] + align)          # two different sizes, whatever the alignment
     peaks = []
-    for side in probes:
-        side = -(-side // align) * align
+    for side in sides:
         x = Tensor(np.zeros((1, channels, side, side), dtype=np.float32))
         tracemalloc.start()
         try:
@@ -73,7 +76,7 @@ def bytes_per_pixel(model: Any, channels: int = 3, probes: Tuple[int, int] = (48
             peaks.append(tracemalloc.get_traced_memory()[1])
         finally:
             tracemalloc.stop()
-    pixels = [(-(-s // align) * align) ** 2 for s in probes]
+    pixels = [side ** 2 for side in sides]
     slope = max((peaks[1] - peaks[0]) / (pixels[1] - pixels[0]), peaks[1] / pixels[1] / 2)
     return max(0.0, peaks[1] - slope * pixels[1]), slope
 

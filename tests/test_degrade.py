@@ -185,3 +185,14 @@ def test_degrader_transform_draws_fresh_but_reproducible_blurs():
     np.testing.assert_array_equal(t2(x)[0], a)
     with pytest.raises(ValueError, match="unknown kind"):
         D.Degrader("jpeg")
+
+
+def test_shake_mixes_lines_from_no_blur_up_to_25_px_with_trajectories():
+    from minitorch_deblur.data.degrade import degrade_one
+
+    image = np.random.default_rng(0).random((3, 64, 64)).astype(np.float32)
+    outputs = [degrade_one(image, "shake", np.random.default_rng(i)) for i in range(200)]
+    unchanged = sum(np.allclose(out, image) for out in outputs)
+    assert 0 < unchanged < 20                 # a 1 px line leaves the image as it was (1 in 25 of the lines)
+    assert all(out.shape == image.shape and 0 <= out.min() and out.max() <= 1 for out in outputs)
+    np.testing.assert_array_equal(outputs[7], degrade_one(image, "shake", np.random.default_rng(7)))

@@ -86,7 +86,7 @@ def test_recipes_fill_what_the_command_line_leaves_out():
     assert train.parse_args(["cnn"]).epochs == 5
     assert train.parse_args(["win5rb", "--paper"]).paper
     gan = train.parse_args(["deblurgan", "--recipe", "best"])
-    assert (gan.batch_size, gan.crops_per_epoch, gan.l1_warmup, gan.residual, gan.upsample) == (8, 1600, 25, True,
+    assert (gan.batch_size, gan.crops_per_epoch, gan.l1_warmup, gan.residual, gan.upsample) == (8, 1600, 20, True,
                                                                                                 "resize")
     assert train.parse_args(["deblurgan"]).batch_size == 32
 
@@ -297,6 +297,8 @@ def test_a_model_with_instance_norm_runs_whole_or_in_blended_tiles():
     gan = DeblurGAN(discriminator=False, generator=mt.Generator(0)).eval()
     whole, how_whole = restore_image(gan, image)
     assert how_whole == "whole image" and whole.shape == image.shape
+    with_d = DeblurGAN(generator=mt.Generator(0))          # a training checkpoint still holds its discriminator
+    assert receptive_field(with_d)[1] == receptive_field(gan)[1] == 16
 
 
 def test_deblur_at_a_reduced_scale_adds_the_models_correction_enlarged():

@@ -9,6 +9,8 @@ seed: image ``i`` of a call with ``seed`` and ``index_offset`` uses ``numpy.rand
 - ``motion_blur_kernel`` + ``convolve2d``: a normalised line through the centre, size 7..15, angle 0..180 degrees
   (counter-clockwise from the x axis), optionally anti-aliased; convolved per channel with reflect borders.
 - ``trajectory_kernel``: random camera-shake trajectories (Boracchi & Foi 2012), as DeblurGAN generated them.
+- ``shake``: for real photos: half the images an anti-aliased line of 1..25 px (1 = no blur at all: a model must
+  also learn to leave sharp detail alone), half a camera-shake trajectory.
 - ``gaussian_blur_noise``: 5x5 Gaussian blur, sigma ~ U[1, 4) per image, then + 0.02 N(0, 1) (course B, not clipped).
 - ``degrade`` / ``degrade_test_set`` / ``Degrader``: one entry point by name, a fixed-seed test set, a DataLoader
   transform.
@@ -28,7 +30,8 @@ from ..backend import get_array_module, to_device
 from .images import from_uint8, to_uint8
 from .root import PathLike
 
-KINDS = ("bicubic", "bilinear", "motion", "motion_aa", "trajectory", "gaussian_noise")
+KINDS = ("bicubic", "bilinear", "motion", "motion_aa", "trajectory", "shake", "gaussian_noise")
+SHAKE_SIZES = (1, 25)   # the line lengths of 'shake', inclusive
 
 
 # ------------------------------------------------------------------------------------------------ resampling ---
@@ -255,7 +258,8 @@ def gaussian_blur_noise(image: Any, sigma: float, noise: Any, clip: bool = False
 def degrade_one(image: Any, kind: str, rng: np.random.Generator, **options: Any) -> Any:
     """Degrade one (C, H, W) image with ``kind`` (see ``KINDS``), drawing its randomness from ``rng``.
 
-    Options: motion / motion_aa: size_range=(7, 15), angle_range=(0, 180); trajectory: canvas=32, max_len=24;
+    Options: motion / motion_aa: size_range=(7, 15), angle_range=(0, 180); trajectory (and shake's half of
+    trajectories): canvas=32, max_len=24;
     gaussian_noise: sigma_range=(1, 4), noise_std=0.02, clip=False; bicubic / bilinear: scale=4.
     """
     if kind in ("bicubic", "bilinear"):
@@ -265,9 +269,12 @@ def degrade_one(image: Any, kind: str, rng: np.random.Generator, **options: Any)
                                  tuple(options.get("angle_range", (0.0, 180.0))), anti_alias=kind == "motion_aa")
         out = convolve2d(image, k)
         return get_array_module(out).clip(out, 0.0, 1.0)
-    if kind == "trajectory":
+    if kind == "trajectory" or (kind == "shake" and rng.random() < 0.5):
         k = trajectory_kernel(rng, options.get("canvas", 32), options.get("max_len", 24.0), options.get("expl"))
         out = convolve2d(image, k)
+        return get_array_module(out).clip(out, 0.0, 1.0)
+    if kind == "shake":
+        out = convolve2d(image, random_motion_kernel(rng, SHAKE_SIZES, anti_alias=True))
         return get_array_module(out).clip(out, 0.0, 1.0)
     if kind == "gaussian_noise":
         lo, hi = options.get("sigma_range", (1.0, 4.0))
