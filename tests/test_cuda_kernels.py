@@ -155,3 +155,40 @@ def test_the_cuda_norm_statistics_equal_the_numpy_path(per_sample):
     axes = (2, 3) if per_sample else (0, 2, 3)
     np.testing.assert_allclose(to_device(mean, "cpu"), x.mean(axis=axes, keepdims=True), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(to_device(var, "cpu"), x.var(axis=axes, keepdims=True), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky"])
+def test_the_fused_bias_activation_path_of_sequential_equals_the_plain_one(activation, monkeypatch):
+    from minitorch_deblur import nn
+    from minitorch_deblur.backend import Generator
+    from minitorch_deblur.nn import container
+
+    act = nn.ReLU() if activation == "relu" else nn.LeakyReLU(0.2)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, generator=Generator(0)), act,
+                        nn.Conv2d(4, 2, 3, padding=1, padding_mode="reflect", generator=Generator(1)), act)
+    x = np.random.default_rng(5).standard_normal((2, 3, 6, 7))
+    results = []
+    for fused in (False, True):
+        monkeypatch.setattr(container, "FUSE_ON_NUMPY", fused)
+        net.zero_grad()
+        t = Tensor(x, requires_grad=True)
+        y = net(t)
+        y.backward(np.cos(np.arange(y.data.size)).reshape(y.shape))
+        results.append([y.data, t.grad] + [p.grad for p in net.parameters()])
+    for plain, fused in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)
+
+
+def test_the_bias_activation_kernels_hold_their_arithmetic():
+    assert "b[(i / HW) % C]" in K.BIAS_ACTIVATION and "slope" in K.ACTIVATION_BACKWARD
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
+def test_the_cuda_bias_activation_equals_the_numpy_path():
+    x = np.random.default_rng(6).standard_normal((2, 5, 4, 3)).astype(np.float32)
+    b = np.random.default_rng(7).standard_normal(5).astype(np.float32)
+    for slope in (0.0, 0.2):
+        want = F.bias_activation(Tensor(x), Tensor(b), slope).data
+        got = to_device(F.bias_activation(Tensor(to_device(x, "cuda")), Tensor(to_device(b, "cuda")), slope).data, "cpu")
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

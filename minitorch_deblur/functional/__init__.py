@@ -3,7 +3,7 @@
     import minitorch_deblur.functional as F
     y = F.relu(F.conv2d(x, w, b, stride=1, padding=1))
 """
-from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import bias_activation, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .dropout import dropout
 from .elementwise import (abs, add, cast, clamp, div, exp, log, maximum, minimum, mul, neg, pow, sqrt,  # noqa: A004
                           sub, where)

@@ -8,6 +8,8 @@
   runs Welford's update in double over the row's H*W pixels; batch norm then merges the N rows of each channel
   (Chan et al.: M2 = sum M2_n + HW sum (mean_n - mean)^2). The generic path makes two passes (mean, then the
   centred squares).
+- ``bias_activation`` / ``activation_backward``: a convolution's bias add and the ReLU / LeakyReLU after it in one
+  pass (y = act(x + b[c])), and the activation's gradient in one pass.
 
 Each kernel is the same arithmetic as a NumPy gather written out in ``tests/test_cuda_kernels.py``, where that
 gather is checked against the NumPy path on the CPU; the CUDA text itself compiles and is compared with the NumPy
@@ -86,6 +88,15 @@ mean = (T)m;
 m2 = (T)s;
 """
 
+BIAS_ACTIVATION = r"""
+T v = x + b[(i / HW) % C];
+y = v > (T)0 ? v : v * slope;
+"""
+
+ACTIVATION_BACKWARD = r"""
+dx = y > (T)0 ? g : g * slope;
+"""
+
 _GEOMETRY = "int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, int32 ph, int32 pw, " \
             "int32 Ho, int32 Wo"
 
@@ -100,6 +111,10 @@ def _kernel(name: str) -> Any:
         return cp.ElementwiseKernel(f"raw T cols, {_GEOMETRY}", "T img", COL2IM, "mt_col2im")
     if name == "maxpool_forward":
         return cp.ElementwiseKernel(f"raw T x, {_GEOMETRY}", "T y, int32 k", MAXPOOL_FORWARD, "mt_maxpool_fwd")
+    if name == "bias_activation":
+        return cp.ElementwiseKernel("T x, raw T b, int64 C, int64 HW, T slope", "T y", BIAS_ACTIVATION, "mt_bias_act")
+    if name == "activation_backward":
+        return cp.ElementwiseKernel("T g, T y, T slope", "T dx", ACTIVATION_BACKWARD, "mt_act_bwd")
     if name == "norm_stats":
         return cp.ElementwiseKernel("raw T x, int64 L", "T mean, T m2", NORM_STATS, "mt_norm_stats")
     return cp.ElementwiseKernel(f"raw T grad, raw int32 k, {_GEOMETRY}", "T dx", MAXPOOL_BACKWARD, "mt_maxpool_bwd")
@@ -179,3 +194,20 @@ def norm_stats(x: Any, per_sample: bool) -> Tuple[Any, Any]:
     mean, m2 = cp.empty((n, c), dtype=x.dtype), cp.empty((n, c), dtype=x.dtype)
     _kernel("norm_stats")(cp.ascontiguousarray(x), pixels, mean, m2)
     return merge_row_stats(mean, m2, pixels, per_sample)
+
+
+def bias_activation(x: Any, bias: Any, slope: float) -> Any:
+    """act(x + bias[c]) for (N, C, ...) x on the GPU, in one kernel."""
+    import cupy as cp
+
+    c = x.shape[1]
+    hw = x.size // (x.shape[0] * c)
+    y = cp.empty_like(x)
+    _kernel("bias_activation")(cp.ascontiguousarray(x), cp.ascontiguousarray(bias, dtype=x.dtype), c, hw,
+                               x.dtype.type(slope), y)
+    return y
+
+
+def activation_backward(grad: Any, y: Any, slope: float) -> Any:
+    """g where y > 0, else slope * g, in one kernel."""
+    return _kernel("activation_backward")(grad, y, grad.dtype.type(slope))

@@ -2,9 +2,35 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Iterable, Iterator, Optional, Union
 
+import numpy as np
+
+from ..autograd import array_of
+from ..backend import get_array_module
+from ..functional.activation import bias_activation
 from .module import Module
+
+
+FUSE_ON_NUMPY = False   # tests set it to check the fused path against the plain one on the CPU
+
+
+def _fusable(modules: list, i: int, x: Any) -> Optional[float]:
+    """The activation's negative slope when modules[i] is a Conv2d with a bias followed by ReLU / LeakyReLU and the
+    data is on a GPU (the fused path is chosen there only); else None."""
+    from .activation import LeakyReLU, ReLU
+    from .conv import Conv2d
+
+    if i + 1 >= len(modules) or not isinstance(modules[i], Conv2d) or modules[i].bias is None:
+        return None
+    if not FUSE_ON_NUMPY and get_array_module(array_of(x)) is np:
+        return None
+    after = modules[i + 1]
+    if type(after) is ReLU:
+        return 0.0
+    if type(after) is LeakyReLU:
+        return float(after.negative_slope)
+    return None
 
 
 def _index(n: int, idx: int, owner: str) -> int:
@@ -48,8 +74,16 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            slope = _fusable(modules, i, x)
+            if slope is None:
+                x = modules[i](x)
+                i += 1
+            else:   # GPU fast path: the convolution without its bias, then bias + activation in one kernel
+                x = bias_activation(modules[i].forward(x, with_bias=False), modules[i].bias, slope)
+                i += 2
         return x
 
 

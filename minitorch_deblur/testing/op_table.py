@@ -475,12 +475,27 @@ def _softmax_config(d: DrawInt, f: DrawFloat) -> Config:
     return {"shape": shape, "dim": _dim(d, len(shape))}
 
 
+def _plus_bias(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return x + b.reshape(1, -1, *(1,) * (x.ndim - 2))
+
+
+def _bias_inputs(rng: np.random.Generator, shape: Sequence[int]) -> List[Any]:
+    """x and a per-channel b with x + b away from 0 (the activation's kink)."""
+    b = normal(rng, (shape[1],))
+    return [away_from_zero(rng, shape) - b.reshape(1, -1, *(1,) * (len(shape) - 2)), b]
+
+
 ACTIVATION = [
     _unary("relu", lambda x: np.maximum(x, 0), away_from_zero, "activation", 1),
     OpRow("leaky_relu", 5, "activation", lambda c, x: _op("activation", "leaky_relu")(x, c["negative_slope"]),
           lambda d, f: {"shape": draw_shape(d), "negative_slope": pick(d, [0.01, 0.2, 0.0, 1.5])},
           lambda rng, c: [away_from_zero(rng, c["shape"])],
           lambda c, x: np.where(x > 0, x, c["negative_slope"] * x)),
+    OpRow("bias_activation", 5, "activation",
+          lambda c, x, b: _op("activation", "bias_activation")(x, b, c["negative_slope"]),
+          lambda d, f: {"shape": draw_shape(d, 2, 4), "negative_slope": pick(d, [0.0, 0.2])},
+          lambda rng, c: _bias_inputs(rng, c["shape"]),
+          lambda c, x, b: np.where(_plus_bias(x, b) > 0, _plus_bias(x, b), c["negative_slope"] * _plus_bias(x, b))),
     _unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda rng, s: 3 * normal(rng, s), "activation", 4),
     _unary("tanh", np.tanh, lambda rng, s: 2 * normal(rng, s), "activation", 5),
     OpRow("softmax", 1, "activation", lambda c, x: _op("activation", "softmax")(x, c["dim"]), _softmax_config,
