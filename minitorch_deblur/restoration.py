@@ -101,7 +101,12 @@ def load_test_set(kind: str, data_dir: Optional[str] = None, limit: int = 0, all
     cache = cache_dir() / "degraded" / f"{dataset}-test-{len(images)}x{images.shape[-1]}-{kind}-seed{TEST_SEED}.npz"
     degraded = degrade_test_set(images, kind, seed=TEST_SEED, cache=cache)
     sharp = from_uint8(images)
+    name = f"{test.name}: {len(images):,} test images, {kind}, seed {TEST_SEED}"
+    changed = (degraded != sharp).reshape(len(sharp), -1).any(axis=1)
+    if not changed.all():   # 'shake' draws some crops unblurred: their input PSNR is infinite, so they are left out
+        degraded, sharp = degraded[changed], sharp[changed]
+        name += f" ({int((~changed).sum())} drawn unblurred left out: {len(sharp):,} scored)"
     baselines = {"input": score_images(degraded, sharp)}
     if kind in SUPER_RESOLUTION and kind != "bicubic":
         baselines["bicubic"] = score_images(resize_down_up(sharp, 4, kind, up="bicubic"), sharp)
-    return TestSet(sharp, degraded, baselines, f"{test.name}: {len(images):,} test images, {kind}, seed {TEST_SEED}")
+    return TestSet(sharp, degraded, baselines, name)

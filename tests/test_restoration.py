@@ -347,3 +347,21 @@ def test_each_shipped_model_restores_a_photo_offline(name, tmp_path, no_network)
 
     with Image.open(tmp_path / "out.png") as out:
         assert out.size == (24, 20)
+
+
+def test_a_test_crop_drawn_unblurred_is_left_out_of_the_scores(natural_images, monkeypatch):
+    from minitorch_deblur import restoration
+    from minitorch_deblur.data import degrade
+    from minitorch_deblur.data.images import from_uint8
+
+    real = degrade.degrade_test_set
+
+    def first_untouched(images, kind, seed=0, cache=None):
+        out = real(images, kind, seed=seed)
+        out[0] = from_uint8(images[0])
+        return out
+
+    monkeypatch.setattr(degrade, "degrade_test_set", first_untouched)
+    test = restoration.load_test_set("motion", str(natural_images), dataset="natural-images", size=32, count=5)
+    assert len(test.sharp) == 4 and "1 drawn unblurred left out: 4 scored" in test.source
+    assert np.isfinite(test.baselines["input"].psnr).all()
