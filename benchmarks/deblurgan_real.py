@@ -30,7 +30,7 @@ def _read(path: Path) -> np.ndarray:
     return read_color_photo(path)[0]
 
 
-def score_pairs(checkpoint: str, scales: List[float], out: Path) -> Dict[str, Dict[str, float]]:
+def score_pairs(checkpoint: str, scales: List[float], out: Path, extra: List[str]) -> Dict[str, Dict[str, float]]:
     """{pair name: {'blur_psnr', 'blur_ssim', 'psnr@S', 'ssim@S', 'seconds@S'}} for every pair."""
     pairs = data_root() / "real-eval" / "motion-blur-pairs"
     rows: Dict[str, Dict[str, float]] = {}
@@ -42,7 +42,7 @@ def score_pairs(checkpoint: str, scales: List[float], out: Path) -> Dict[str, Di
             target = out / f"x{scale:g}" / blurred.name
             start = time.perf_counter()
             code = deblur.main([str(blurred), "-o", str(target), "--checkpoint", checkpoint, "--scale", str(scale),
-                                "--max-memory", "64"])
+                                "--max-memory", "64", *extra])
             if code:
                 raise SystemExit(f"deblur failed on {blurred}")
             restored = _read(target)
@@ -52,7 +52,7 @@ def score_pairs(checkpoint: str, scales: List[float], out: Path) -> Dict[str, Di
     return rows
 
 
-def no_ground_truth_figure(checkpoint: str, scale: float, out: Path, figure: Path) -> None:
+def no_ground_truth_figure(checkpoint: str, scale: float, out: Path, figure: Path, extra: List[str]) -> None:
     """The 4 real blurry photos without a sharp frame, before | after, in one figure (small JPEG)."""
     from minitorch_deblur.plots import _pyplot, save_figure
 
@@ -62,7 +62,7 @@ def no_ground_truth_figure(checkpoint: str, scale: float, out: Path, figure: Pat
     for row, photo in zip(axes, photos):
         target = out / "no_ground_truth" / f"{photo.stem}.png"
         if deblur.main([str(photo), "-o", str(target), "--checkpoint", checkpoint, "--scale", str(scale),
-                        "--max-memory", "64"]):
+                        "--max-memory", "64", *extra]):
             raise SystemExit(f"deblur failed on {photo}")
         for ax, image, title in zip(row, (_read(photo), _read(target)), ("blurred", f"deblurgan (--scale {scale:g})")):
             ax.imshow(image.transpose(1, 2, 0))
@@ -90,9 +90,11 @@ def tiling_change(checkpoint: str, tile: int = 256) -> str:
             f"{scores[2] - scores[1]:+.3f} dB (max pixel difference {np.abs(whole - tiled).max():.3f})")
 
 
-def markdown(rows: Dict[str, Dict[str, float]], scales: List[float], tiling: str, checkpoint: str) -> str:
+def markdown(rows: Dict[str, Dict[str, float]], scales: List[float], tiling: str, checkpoint: str,
+             extra: List[str]) -> str:
     head = "| pair | blurred PSNR / SSIM | " + " | ".join(f"restored at --scale {s:g}" for s in scales) + " |"
-    lines = [f"Checkpoint: `{checkpoint}`. PSNR in dB on RGB in [0, 1] (MAX 1), whole frame; SSIM beside it.", "",
+    lines = [f"Checkpoint: `{checkpoint}`; `deblur {' '.join(extra)}`. PSNR in dB on RGB in [0, 1] (MAX 1), whole "
+             "frame; SSIM beside it.", "",
              head, "|" + "---|" * (2 + len(scales))]
 
     def cells(values: Dict[str, float]) -> str:
@@ -116,15 +118,17 @@ def main() -> None:
     parser.add_argument("--out", default="runs/real-eval", help="where the restored frames go")
     parser.add_argument("--figure", default="benchmarks/results/deblurgan_no_ground_truth.jpg")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--ensemble", action="store_true", help="deblur --ensemble (the mean of 8 flips/rotations)")
     args = parser.parse_args()
     out = Path(args.out)
-    rows = score_pairs(args.checkpoint, args.scales, out)
+    extra = ["--ensemble"] if args.ensemble else []
+    rows = score_pairs(args.checkpoint, args.scales, out, extra)
     tiling = tiling_change(args.checkpoint)
-    text = markdown(rows, args.scales, tiling, args.checkpoint)
+    text = markdown(rows, args.scales, tiling, args.checkpoint, extra)
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text)
-    no_ground_truth_figure(args.checkpoint, args.figure_scale, out, Path(args.figure))
+    no_ground_truth_figure(args.checkpoint, args.figure_scale, out, Path(args.figure), extra)
     print(f"wrote {args.figure}")
 
 

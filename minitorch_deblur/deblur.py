@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-memory", type=float, default=2.0, help="GB for one forward pass before tiling "
                         "(default 2)")
     parser.add_argument("--tile", type=int, default=0, help="force tiles with this core size in pixels")
+    parser.add_argument("--ensemble", action="store_true", help="average the outputs on the 8 flips and rotations "
+                        "of the photo (8x the time)")
     parser.add_argument("--scale", type=float, default=1.0, help="run the model on the photo shrunk by this factor "
                         "and add its correction, enlarged, to the full-size photo (default 1: full size; for blur "
                         "wider than the model was trained on, e.g. 0.5 on 1280x720 camera shake)")
@@ -106,6 +108,26 @@ def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
 def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
     """(3, H, W) in [0, 1] -> (3, factor H, factor W), bicubic."""
     return resize(rgb, rgb.shape[1] * factor, rgb.shape[2] * factor)
+
+
+def _dihedral(image: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:
+    """The k-th of the 8 flips/rotations of a (C, H, W) image (k = 0..7), or its inverse."""
+    if not inverse:
+        image = np.rot90(image, k % 4, axes=(1, 2))
+        return image[:, :, ::-1] if k >= 4 else image
+    image = image[:, :, ::-1] if k >= 4 else image
+    return np.rot90(image, -(k % 4), axes=(1, 2))
+
+
+def restore_ensemble(model: Any, image: np.ndarray, scale: float, max_memory: float, device: str,
+                     tile: int = 0) -> Tuple[np.ndarray, str]:
+    """The mean of the model's outputs on the 8 flips and rotations of the image, each turned back (self-ensemble:
+    8 passes; errors that depend on orientation average out)."""
+    outputs = []
+    for k in range(8):
+        out, how = restore_at_scale(model, np.ascontiguousarray(_dihedral(image, k)), scale, max_memory, device, tile)
+        outputs.append(_dihedral(out, k, inverse=True))
+    return np.mean(outputs, axis=0), f"{how}, mean of 8 flips/rotations"
 
 
 def restore_at_scale(model: Any, image: np.ndarray, scale: float, max_memory: float, device: str,
@@ -151,7 +173,8 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
                                   np.random.default_rng(args.seed)), 0, 1).astype(np.float32)
     source = upscale(rgb, args.upscale) if args.upscale > 1 else rgb
     start = time.perf_counter()
-    restored, how = restore_at_scale(model, source, args.scale, args.max_memory * 1e9, device, args.tile)
+    restore = restore_ensemble if args.ensemble else restore_at_scale
+    restored, how = restore(model, source, args.scale, args.max_memory * 1e9, device, args.tile)
     seconds = time.perf_counter() - start
     restored = np.clip(restored, 0, 1)
     if args.upscale > 1 and photo.alpha is not None:

@@ -314,6 +314,22 @@ def test_deblur_at_a_reduced_scale_adds_the_models_correction_enlarged():
     assert how == "whole image at x0.5 (30x20)"
 
 
+def test_the_self_ensemble_turns_each_output_back_before_averaging():
+    image = np.random.default_rng(1).random((3, 20, 36)).astype(np.float32)
+    for k in range(8):
+        turned = deblur._dihedral(image, k)
+        assert turned.shape[1:] in ((20, 36), (36, 20))
+        np.testing.assert_array_equal(deblur._dihedral(turned, k, inverse=True), image)
+
+    class RowRamp(mt.nn.Module):     # adds a ramp down the rows: not orientation-free, so the mean shows it
+        def forward(self, x):
+            return x + mt.tensor(np.linspace(0, 1, x.shape[2], dtype=np.float32).reshape(1, 1, -1, 1))
+
+    out, how = deblur.restore_ensemble(RowRamp(), image, 1.0, 2e9, "cpu")
+    assert how.endswith("mean of 8 flips/rotations") and out.shape == image.shape
+    np.testing.assert_allclose(out, image + 0.5, atol=1e-5)   # a ramp and its reverse, rows and columns: mean 0.5
+
+
 def test_a_residual_unet_starts_as_the_identity():
     from minitorch_deblur.models.deblurgan import DeblurGAN
 
