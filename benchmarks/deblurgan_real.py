@@ -64,7 +64,7 @@ def no_ground_truth_figure(checkpoint: str, scale: float, out: Path, figure: Pat
         if deblur.main([str(photo), "-o", str(target), "--checkpoint", checkpoint, "--scale", str(scale),
                         "--max-memory", "64", *extra]):
             raise SystemExit(f"deblur failed on {photo}")
-        for ax, image, title in zip(row, (_read(photo), _read(target)), ("blurred", f"deblurgan (--scale {scale:g})")):
+        for ax, image, title in zip(row, (_read(photo), _read(target)), ("blurred", f"deblurgan (--scale {scale:g}{' --ensemble' if extra else ''})")):
             ax.imshow(image.transpose(1, 2, 0))
             ax.set_title(f"{photo.name}: {title}", fontsize=9)
             ax.axis("off")
