@@ -67,6 +67,13 @@ def test_init_starts_from_a_checkpoints_weights_with_a_fresh_optimiser(cifar_par
     assert json.loads((tmp_path / "more" / "metrics.json").read_text())["args"]["init"] == str(first)
 
 
+def test_resume_without_epochs_keeps_the_runs_own_count(cifar_partial, tmp_path, capsys):
+    assert _train("srcnn", cifar_partial, tmp_path / "r", "--epochs", "1", "--limit", "8") == 0
+    assert train.main(["srcnn", "--resume", str(tmp_path / "r"), "--allow-partial", "--data-dir", str(cifar_partial),
+                       "--no-progress"]) == 0   # not the course recipe's 100 epochs
+    assert "nothing left to do: epoch 1 of 1 is done" in capsys.readouterr().out
+
+
 def test_a_partial_copy_needs_the_flag_and_says_so(cifar_partial, tmp_path, capsys):
     assert train.main(["srcnn", "--data-dir", str(cifar_partial), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
     err = capsys.readouterr().err

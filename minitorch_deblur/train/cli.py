@@ -209,6 +209,8 @@ def _resumed_recipe(args: argparse.Namespace) -> Path:
                         f"{'; '.join(clashes)}. Drop them, or start a new run without --resume")
     for key in RECIPE_KEYS:
         setattr(args, key, saved.get(key, getattr(args, key)))
+    if "epochs" not in args.explicit and "epochs" in saved:   # not the default recipe's count: the run's own
+        args.epochs = saved["epochs"]
     return run_dir
 
 
