@@ -1,6 +1,7 @@
 """Restore photos with a trained model:  python -m minitorch_deblur.deblur photo.jpg [more.png folder/ ...]
 
-    python -m minitorch_deblur.deblur blurry.jpg -o sharp.png                   # the shipped Win5-RB
+    python -m minitorch_deblur.deblur blurry.jpg -o sharp.png                   # the shipped GAN deblurrer
+    python -m minitorch_deblur.deblur shaky.jpg --ensemble                      # the mean of 8 flips/rotations
     python -m minitorch_deblur.deblur photos/ --out-dir restored/ --model cae
     python -m minitorch_deblur.deblur small.png --model srcnn --upscale 4       # bicubic x4, then SRCNN
     python -m minitorch_deblur.deblur sharp.jpg --degrade --compare check.png   # blur it first, then restore
@@ -31,7 +32,7 @@ from .tiling import restore_image
 
 PROG = "python -m minitorch_deblur.deblur"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
-DEFAULT_MODEL = "win5rb"
+DEFAULT_MODEL = "deblurgan"
 # how each shipped file was made (README, "Results"): train with the best recipe, then keep the weights only
 SHIPPED = {name: PRETRAINED_DIR / f"{name}.npz" for name in ("srcnn", "cae", "win5rb", "deblurgan")}
 
