@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -188,9 +189,14 @@ def show_losses() -> None:
           "100 * |G(x) - sharp|: L1 keeps the colours, VGG the textures, D the sharpness")
 
 
+def run_folder(args: argparse.Namespace, losses: str) -> Path:
+    """Where the run with these loss terms goes: run/ for all three, run-l1/ and run-l1-perceptual/ for the others."""
+    return args.out / ("run" if losses == "l1+perceptual+adv" else f"run-{losses.replace('+', '-')}")
+
+
 def train_run(args: argparse.Namespace, losses: str) -> Dict[str, float]:
     """One short run of train deblurgan with these loss terms (resumed if it is already there)."""
-    run_dir = args.out / ("run" if losses == "l1+perceptual+adv" else f"run-{losses.replace('+', '-')}")
+    run_dir = run_folder(args, losses)
     crops, size, batch = (8, 32, 4) if args.smoke else (256, 96, 8) if args.epochs <= 2 else (5000, 96, 32)
     command = ["deblurgan", "--epochs", str(args.epochs), "--crops-per-epoch", str(crops), "--crop-size", str(size),
                "--batch-size", str(batch), "--seed", str(args.seed), "--out", str(run_dir), "--no-progress",
@@ -210,15 +216,14 @@ def show_ablation(args: argparse.Namespace) -> Dict[str, float]:
 
     print("8. training (the course's three terms), then the same run with fewer terms:")
     finals = {losses: train_run(args, losses) for losses in ("l1+perceptual+adv", "l1", "l1+perceptual")}
-    run = args.out / "run"
+    run = run_folder(args, "l1+perceptual+adv")
     print(f"   wrote {run / 'losses.png'} (each loss term) and {run / 'samples'}/epoch_NNN.png")
     size = 32 if args.smoke else 96
     test = load_test_set("motion", args.data_dir, dataset="natural-images", size=size, count=args.limit or 240)
     pick = list(range(min(4, len(test.sharp))))
     columns = [("blurred", test.degraded[pick])]
     for losses, final in finals.items():
-        folder = run if losses == "l1+perceptual+adv" else args.out / f"run-{losses.replace('+', '-')}"
-        restored, _ = restore_batches(load_model(folder / "model.npz"), test.degraded[pick])
+        restored, _ = restore_batches(load_model(run_folder(args, losses) / "model.npz"), test.degraded[pick])
         columns.append((losses, restored))
         print(f"   {losses:18s} held-out crops: blurred {final['input_psnr']:.2f} dB -> restored "
               f"{final['test_psnr']:.2f} dB ({final['test_psnr'] - final['input_psnr']:+.2f}), SSIM "

@@ -34,7 +34,8 @@ def natural_image_files(split: str = "train", data_dir: Optional[PathLike] = Non
                                "data root (--data-dir or $MINITORCH_DEBLUR_DATA)")
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))
-    files = [folder / row["set"] / row["file"] for row in rows if row["split"].strip().lower() in MANIFEST_SPLITS[SPLITS[split]]]
+    names = MANIFEST_SPLITS[SPLITS[split]]
+    files = [folder / row["set"] / row["file"] for row in rows if row["split"].strip().lower() in names]
     if not files:
         raise DataError(f"{manifest} lists no {SPLITS[split]} photographs (column 'split')")
     return files

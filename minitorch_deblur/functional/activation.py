@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module
 
@@ -124,7 +126,7 @@ class BiasActivation(Function):
     def forward(ctx: Context, x: Any, bias: Any, negative_slope: float = 0.0) -> Any:
         ctx.slope = negative_slope
         xp = get_array_module(x)
-        if xp.__name__ == "cupy":
+        if xp is not np:   # CuPy
             from . import cuda_kernels
 
             y = cuda_kernels.bias_activation(x, bias, negative_slope)
@@ -138,7 +140,7 @@ class BiasActivation(Function):
     def backward(ctx: Context, grad: Any) -> tuple:
         (y,) = ctx.saved
         xp = get_array_module(grad)
-        if xp.__name__ == "cupy":
+        if xp is not np:   # CuPy
             from . import cuda_kernels
 
             dv = cuda_kernels.activation_backward(grad, y, ctx.slope)

@@ -9,21 +9,18 @@ import numpy as np
 from ..autograd import array_of
 from ..backend import get_array_module
 from ..functional.activation import bias_activation
+from .activation import LeakyReLU, ReLU
+from .conv import Conv2d
 from .module import Module
 
 
 FUSE_ON_NUMPY = False   # tests set it to check the fused path against the plain one on the CPU
 
 
-def _fusable(modules: list, i: int, x: Any) -> Optional[float]:
-    """The activation's negative slope when modules[i] is a Conv2d with a bias followed by ReLU / LeakyReLU and the
-    data is on a GPU (the fused path is chosen there only); else None."""
-    from .activation import LeakyReLU, ReLU
-    from .conv import Conv2d
-
+def _fused_slope(modules: list, i: int) -> Optional[float]:
+    """The activation's negative slope when modules[i] is a Conv2d with a bias followed by ReLU / LeakyReLU (the
+    pair the GPU runs as one convolution and one fused bias + activation kernel); else None."""
     if i + 1 >= len(modules) or not isinstance(modules[i], Conv2d) or modules[i].bias is None:
-        return None
-    if not FUSE_ON_NUMPY and get_array_module(array_of(x)) is np:
         return None
     after = modules[i + 1]
     if type(after) is ReLU:
@@ -75,9 +72,13 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         modules = list(self._modules.values())
+        if not FUSE_ON_NUMPY and get_array_module(array_of(x)) is np:   # the CPU: each module in turn
+            for m in modules:
+                x = m(x)
+            return x
         i = 0
         while i < len(modules):
-            slope = _fusable(modules, i, x)
+            slope = _fused_slope(modules, i)
             if slope is None:
                 x = modules[i](x)
                 i += 1

@@ -220,7 +220,7 @@ def _check_init(args: argparse.Namespace) -> None:
 
     meta = checkpoint_meta(args.init)
     saved = meta.get("model_options", {})
-    wanted = {k: getattr(args, k) for k in MODEL_OPTIONS.get(args.model, ()) if hasattr(args, k)}
+    wanted = {k: getattr(args, k) for k in MODEL_OPTIONS.get(args.model, ())}
     clashes = [f"{k} {saved[k]!r} (this run: {v!r})" for k, v in wanted.items() if k in saved and saved[k] != v]
     if meta.get("model") != args.model or clashes:
         raise UserError(f"--init {args.init} holds a {meta.get('model')!r} model"
