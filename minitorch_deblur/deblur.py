@@ -28,6 +28,7 @@ from .data.root import error_line
 from .models import RESTORATION
 from .photo_io import read_color_photo, save_atomically, to_pil
 from .predict import expand_paths
+from .restoration import dihedral
 from .tiling import restore_image
 
 PROG = "python -m minitorch_deblur.deblur"
@@ -111,23 +112,14 @@ def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
     return resize(rgb, rgb.shape[1] * factor, rgb.shape[2] * factor)
 
 
-def _dihedral(image: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:
-    """The k-th of the 8 flips/rotations of a (C, H, W) image (k = 0..7), or its inverse."""
-    if not inverse:
-        image = np.rot90(image, k % 4, axes=(1, 2))
-        return image[:, :, ::-1] if k >= 4 else image
-    image = image[:, :, ::-1] if k >= 4 else image
-    return np.rot90(image, -(k % 4), axes=(1, 2))
-
-
 def restore_ensemble(model: Any, image: np.ndarray, scale: float, max_memory: float, device: str,
                      tile: int = 0) -> Tuple[np.ndarray, str]:
     """The mean of the model's outputs on the 8 flips and rotations of the image, each turned back (self-ensemble:
     8 passes; errors that depend on orientation average out)."""
     outputs = []
     for k in range(8):
-        out, how = restore_at_scale(model, np.ascontiguousarray(_dihedral(image, k)), scale, max_memory, device, tile)
-        outputs.append(_dihedral(out, k, inverse=True))
+        out, how = restore_at_scale(model, np.ascontiguousarray(dihedral(image, k)), scale, max_memory, device, tile)
+        outputs.append(dihedral(out, k, inverse=True))
     return np.mean(outputs, axis=0), f"{how}, mean of 8 flips/rotations"
 
 

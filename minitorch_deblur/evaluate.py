@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
     parser.add_argument("--allow-partial", action="store_true", help="score on a partial CIFAR-10 copy")
     parser.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
+    parser.add_argument("--ensemble", action="store_true", help="score the mean of the model's outputs on the 8 "
+                        "flips/rotations of each image (geometric self-ensemble: 8x the time)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     return parser
 
@@ -51,10 +53,11 @@ def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> L
     test = load_test_set(kind, args.data_dir, args.limit, args.allow_partial, dataset=meta.get("test_set", "cifar10"),
                          size=meta.get("crop_size", 96))
     model = load_model(args.checkpoint, device)
-    scores, _ = score_model(model, test.degraded, test.sharp, device, args.batch_size)
+    scores, _ = score_model(model, test.degraded, test.sharp, device, args.batch_size, args.ensemble)
     rows = {**test.baselines, "restored": scores}
     gain = scores.psnr.mean() - test.baselines["input"].psnr.mean()
-    return [f"{meta['model']} ({args.checkpoint}, trained {meta.get('epoch', '?')} epochs) on {test.source}",
+    how = ", mean of 8 flips/rotations" if args.ensemble else ""
+    return [f"{meta['model']} ({args.checkpoint}, trained {meta.get('epoch', '?')} epochs{how}) on {test.source}",
             table(rows, 1000 * scores.seconds / len(test.sharp)), f"restored - input: {gain:+.2f} dB PSNR, "
             f"{scores.ssim.mean() - test.baselines['input'].ssim.mean():+.4f} SSIM (device {device})"]
 

@@ -42,26 +42,43 @@ def score_images(images: np.ndarray, sharp: np.ndarray, seconds: float = 0.0) ->
     return Scores(mse, psnr(clipped, sharp, reduction="none"), ssim(clipped, sharp, reduction="none"), seconds)
 
 
-def restore_batches(model: Any, degraded: np.ndarray, device: str = "cpu", batch_size: int = 100) -> Tuple[
-        np.ndarray, float]:
+def dihedral(images: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:
+    """The k-th of the 8 flips/rotations (k = 0..7) of images (..., H, W), or its inverse (a view)."""
+    if not inverse:
+        images = np.rot90(images, k % 4, axes=(-2, -1))
+        return images[..., ::-1] if k >= 4 else images
+    images = images[..., ::-1] if k >= 4 else images
+    return np.rot90(images, -(k % 4), axes=(-2, -1))
+
+
+def restore_batches(model: Any, degraded: np.ndarray, device: str = "cpu", batch_size: int = 100,
+                    ensemble: bool = False) -> Tuple[np.ndarray, float]:
     """The model's output (N, C, H, W) float32 on the CPU, unclipped, for a degraded set (eval mode, no graph);
-    and the seconds its forward passes took (including the transfers on a GPU)."""
+    and the seconds its forward passes took (including the transfers on a GPU).
+
+    ``ensemble``: the mean of the outputs on the 8 flips/rotations of each image, each turned back (geometric
+    self-ensemble, 8 passes: errors that depend on orientation average out)."""
     model.eval()
     out = np.empty(degraded.shape, dtype=np.float32)
     seconds = 0.0
+    turns = range(8) if ensemble else range(1)
     with no_grad():
         for start in range(0, len(degraded), batch_size):
             tick = time.perf_counter()
-            y = model(Tensor(to_device(degraded[start:start + batch_size], device)))
-            out[start:start + batch_size] = to_device(y.data, "cpu")
+            batch = degraded[start:start + batch_size]
+            total = 0.0
+            for k in turns:
+                y = model(Tensor(to_device(np.ascontiguousarray(dihedral(batch, k)), device)))
+                total = total + dihedral(to_device(y.data, "cpu"), k, inverse=True)
+            out[start:start + batch_size] = total / len(turns)
             seconds += time.perf_counter() - tick
     return out, seconds
 
 
 def score_model(model: Any, degraded: np.ndarray, sharp: np.ndarray, device: str = "cpu",
-                batch_size: int = 100) -> Tuple[Scores, np.ndarray]:
+                batch_size: int = 100, ensemble: bool = False) -> Tuple[Scores, np.ndarray]:
     """Scores of the model's output on a degraded test set, and the output itself (unclipped)."""
-    restored, seconds = restore_batches(model, degraded, device, batch_size)
+    restored, seconds = restore_batches(model, degraded, device, batch_size, ensemble)
     return score_images(restored, sharp, seconds), restored
 
 

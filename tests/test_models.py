@@ -23,6 +23,7 @@ def _counts(model):
 @pytest.mark.parametrize("make, learned, keras_total", [
     (SRCNN, 20_099, 20_099), (CAE, 777_987, 779_395), (Win5RB, 1_276_169, 1_276_879),
     (lambda **kw: Win5RB(paper=True, **kw), 2_447_625, 2_448_655),
+    (lambda **kw: SRCNN(mapping_kernel=5, padding_mode="reflect", **kw), 69_251, 69_251),   # the paper's 9-5-5
 ])
 def test_parameter_counts_and_shapes(make, learned, keras_total):
     model = make(generator=mt.Generator(0))

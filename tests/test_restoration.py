@@ -11,6 +11,7 @@ from minitorch_deblur import deblur, evaluate, train
 from minitorch_deblur.checkpoint import save_checkpoint
 from minitorch_deblur.models import CAE, SRCNN, Win5RB
 from minitorch_deblur.optim import SGD, ExponentialLR
+from minitorch_deblur.restoration import dihedral, restore_batches
 from minitorch_deblur.tiling import receptive_field, restore_image
 
 pytestmark = pytest.mark.lesson3
@@ -134,6 +135,9 @@ def test_evaluate_rescores_a_checkpoint(cifar_partial, tmp_path, capsys):
         assert any(line.startswith(row) for line in text.splitlines())
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert f"{final['test_psnr']:.2f}" in text
+    assert evaluate.main([str(out / "model.npz"), "--allow-partial", "--data-dir", str(cifar_partial),
+                          "--ensemble"]) == 0
+    assert "mean of 8 flips/rotations" in capsys.readouterr().out
     assert evaluate.main([str(tmp_path / "missing.npz")]) == 2
 
 
@@ -324,9 +328,9 @@ def test_deblur_at_a_reduced_scale_adds_the_models_correction_enlarged():
 def test_the_self_ensemble_turns_each_output_back_before_averaging():
     image = np.random.default_rng(1).random((3, 20, 36)).astype(np.float32)
     for k in range(8):
-        turned = deblur._dihedral(image, k)
+        turned = dihedral(image, k)
         assert turned.shape[1:] in ((20, 36), (36, 20))
-        np.testing.assert_array_equal(deblur._dihedral(turned, k, inverse=True), image)
+        np.testing.assert_array_equal(dihedral(turned, k, inverse=True), image)
 
     class RowRamp(mt.nn.Module):     # adds a ramp down the rows: not orientation-free, so the mean shows it
         def forward(self, x):
@@ -335,6 +339,11 @@ def test_the_self_ensemble_turns_each_output_back_before_averaging():
     out, how = deblur.restore_ensemble(RowRamp(), image, 1.0, 2e9, "cpu")
     assert how.endswith("mean of 8 flips/rotations") and out.shape == image.shape
     np.testing.assert_allclose(out, image + 0.5, atol=1e-5)   # a ramp and its reverse, rows and columns: mean 0.5
+    batch = np.stack([image, image[:, ::-1]])   # evaluate --ensemble: the same mean, a batch at a time
+    outs, _ = restore_batches(RowRamp(), batch, batch_size=1, ensemble=True)
+    np.testing.assert_allclose(outs, batch + 0.5, atol=1e-5)
+    plain, _ = restore_batches(RowRamp(), batch, batch_size=1)
+    assert np.abs(plain - batch - 0.5).max() > 0.4
 
 
 def test_a_residual_unet_starts_as_the_identity():
