@@ -397,3 +397,13 @@ def test_a_test_crop_drawn_unblurred_is_left_out_of_the_scores(natural_images, m
     test = restoration.load_test_set("motion", str(natural_images), dataset="natural-images", size=32, count=5)
     assert len(test.sharp) == 4 and "1 drawn unblurred left out: 4 scored" in test.source
     assert np.isfinite(test.baselines["input"].psnr).all()
+
+
+def test_the_make_command_of_a_shipped_file_chains_its_training_stages():
+    command = deblur.make_command("cae").split(" && ")
+    assert command[0].endswith("--recipe best --allow-partial --out runs/cae-best")
+    assert "--init runs/cae-best/model.npz --epochs 20 --lr 5e-4 --out runs/cae-best2" in command[1]
+    assert "--init runs/cae-best2/model.npz" in command[2]
+    assert command[-1] == ("python -m minitorch_deblur.checkpoint strip --half runs/cae-best3/model.npz "
+                           "minitorch_deblur/pretrained/cae.npz")
+    assert len(deblur.make_command("srcnn").split(" && ")) == 2
