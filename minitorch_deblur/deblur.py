@@ -28,7 +28,7 @@ from .data.root import error_line
 from .models import RESTORATION
 from .photo_io import read_color_photo, save_atomically, to_pil
 from .predict import expand_paths
-from .restoration import dihedral
+from .restoration import self_ensemble
 from .tiling import restore_image
 
 PROG = "python -m minitorch_deblur.deblur"
@@ -128,11 +128,14 @@ def restore_ensemble(model: Any, image: np.ndarray, scale: float, max_memory: fl
                      tile: int = 0) -> Tuple[np.ndarray, str]:
     """The mean of the model's outputs on the 8 flips and rotations of the image, each turned back (self-ensemble:
     8 passes; errors that depend on orientation average out)."""
-    outputs = []
-    for k in range(8):
-        out, how = restore_at_scale(model, np.ascontiguousarray(dihedral(image, k)), scale, max_memory, device, tile)
-        outputs.append(dihedral(out, k, inverse=True))
-    return np.mean(outputs, axis=0), f"{how}, mean of 8 flips/rotations"
+    hows = []
+
+    def restore(turned: np.ndarray) -> np.ndarray:
+        out, how = restore_at_scale(model, turned, scale, max_memory, device, tile)
+        hows.append(how)
+        return out
+
+    return self_ensemble(restore, image), f"{hows[-1]}, mean of 8 flips/rotations"
 
 
 def restore_at_scale(model: Any, image: np.ndarray, scale: float, max_memory: float, device: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -51,26 +51,35 @@ def dihedral(images: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:
     return np.rot90(images, -(k % 4), axes=(-2, -1))
 
 
+def self_ensemble(restore: Callable[[np.ndarray], np.ndarray], images: np.ndarray, turns: int = 8) -> np.ndarray:
+    """The mean of ``restore`` on the first ``turns`` flips/rotations of images (..., H, W), each output turned
+    back (geometric self-ensemble: errors that depend on orientation average out). ``turns`` 1: restore(images)."""
+    if turns == 1:
+        return restore(images)
+    total = 0.0
+    for k in range(turns):
+        total = total + dihedral(restore(np.ascontiguousarray(dihedral(images, k))), k, inverse=True)
+    return total / turns
+
+
 def restore_batches(model: Any, degraded: np.ndarray, device: str = "cpu", batch_size: int = 100,
                     ensemble: bool = False) -> Tuple[np.ndarray, float]:
     """The model's output (N, C, H, W) float32 on the CPU, unclipped, for a degraded set (eval mode, no graph);
     and the seconds its forward passes took (including the transfers on a GPU).
 
-    ``ensemble``: the mean of the outputs on the 8 flips/rotations of each image, each turned back (geometric
-    self-ensemble, 8 passes: errors that depend on orientation average out)."""
+    ``ensemble``: the mean of the outputs on the 8 flips/rotations of each image (``self_ensemble``, 8 passes)."""
     model.eval()
     out = np.empty(degraded.shape, dtype=np.float32)
     seconds = 0.0
-    turns = range(8) if ensemble else range(1)
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        return to_device(model(Tensor(to_device(batch, device))).data, "cpu")
+
     with no_grad():
         for start in range(0, len(degraded), batch_size):
             tick = time.perf_counter()
-            batch = degraded[start:start + batch_size]
-            total = 0.0
-            for k in turns:
-                y = model(Tensor(to_device(np.ascontiguousarray(dihedral(batch, k)), device)))
-                total = total + dihedral(to_device(y.data, "cpu"), k, inverse=True)
-            out[start:start + batch_size] = total / len(turns)
+            out[start:start + batch_size] = self_ensemble(forward, degraded[start:start + batch_size],
+                                                          8 if ensemble else 1)
             seconds += time.perf_counter() - tick
     return out, seconds
 
