@@ -60,8 +60,9 @@ def _named(objects: Any) -> Dict[str, Any]:
 
 
 def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None, scheduler: Optional[Any] = None,
-                    meta: Optional[Dict[str, Any]] = None) -> Path:
-    """Write ``model.state_dict()`` (keys 'model/<name>'), the optimiser and scheduler state, and ``meta``."""
+                    meta: Optional[Dict[str, Any]] = None, average: Optional[Any] = None) -> Path:
+    """Write ``model.state_dict()`` (keys 'model/<name>'), the optimiser and scheduler state, ``meta``, and an
+    ``ExponentialMovingAverage``'s arrays (keys 'ema/<index>')."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
@@ -73,6 +74,10 @@ def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
             arrays.update(optim_arrays)
     if scheduler is not None:
         record["scheduler"] = {name: sch.state_dict() for name, sch in _named(scheduler).items() if sch is not None}
+    if average is not None:
+        state = average.state_dict()
+        arrays.update({f"ema/{i}": to_device(a, "cpu") for i, a in enumerate(state.pop("shadow"))})
+        record["ema"] = state
     return _write_npz(path, arrays, record)
 
 
@@ -92,12 +97,17 @@ def _write_npz(path: Path, arrays: Dict[str, np.ndarray], record: Dict[str, Any]
 
 
 def load_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
-                    scheduler: Optional[Any] = None) -> Dict[str, Any]:
+                    scheduler: Optional[Any] = None, average: Optional[Any] = None) -> Dict[str, Any]:
     """Load what ``save_checkpoint`` wrote into the given objects; returns the meta record."""
     path = Path(path)
     with _open_checkpoint(path) as f:
         record = _read_record(f)
         model.load_state_dict({k[len("model/"):]: f[k] for k in f.files if k.startswith("model/")})
+        if average is not None:
+            if "ema" not in record:
+                raise ValueError(f"{path} holds no weight average (it was trained without --ema)")
+            count = sum(k.startswith("ema/") for k in f.files)
+            average.load_state_dict({**record["ema"], "shadow": [f[f"ema/{i}"] for i in range(count)]})
         if optimizer is not None and "optimizer" in record:
             arrays = {k: f[k] for k in f.files if k.startswith("optim/")}
             saved = record["optimizer"]

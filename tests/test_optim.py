@@ -275,3 +275,29 @@ def test_clip_grad_value():
     a.grad = np.array([1.0, -4.0, 0.2], np.float32)
     optim.clip_grad_value_([a], 0.5)
     np.testing.assert_allclose(a.grad, [0.5, -0.5, 0.2])
+
+
+def test_weight_average_follows_the_warmed_up_recurrence_and_swaps_exactly():
+    p, opt, values = _run(lambda ps: optim.SGD(ps, lr=0.1), grads=[])
+    ema = optim.ExponentialMovingAverage([p], decay=0.9)
+    expected = P0.astype(np.float64)
+    for n, g in enumerate(GRADS, start=1):
+        p.grad = g
+        opt.step()
+        ema.update()
+        d = min(0.9, (1 + n) / (10 + n))          # 0.1818.., 0.25, 0.3077..: the warm-up, then 0.9
+        expected = d * expected + (1 - d) * p.data
+    np.testing.assert_allclose(ema.shadow[0], expected, rtol=1e-6)
+    trained, averaged = p.data.copy(), ema.shadow[0].copy()
+    ema.swap()
+    np.testing.assert_array_equal(p.data, averaged)
+    ema.swap()
+    np.testing.assert_array_equal(p.data, trained)
+    copy_ = optim.ExponentialMovingAverage([Parameter(P0.copy())], decay=0.5)
+    copy_.load_state_dict(ema.state_dict())
+    assert copy_.decay == 0.9 and copy_.updates == 3
+    np.testing.assert_array_equal(copy_.shadow[0], ema.shadow[0])
+    with pytest.raises(ValueError, match="decay must be in"):
+        optim.ExponentialMovingAverage([p], decay=1.0)
+    with pytest.raises(ValueError, match="saved average has 1 arrays, the model 2"):
+        optim.ExponentialMovingAverage([p, Parameter(P0.copy())]).load_state_dict(ema.state_dict())

@@ -407,3 +407,21 @@ def test_the_make_command_of_a_shipped_file_chains_its_training_stages():
     assert command[-1] == ("python -m minitorch_deblur.checkpoint strip --half runs/cae-best3/model.npz "
                            "minitorch_deblur/pretrained/cae.npz")
     assert len(deblur.make_command("srcnn").split(" && ")) == 2
+
+
+def test_ema_saves_the_averaged_weights_and_resumes_exactly(cifar_partial, tmp_path):
+    args = ["--limit", "16", "--ema", "0.9", "--precise-bn", "2"]
+    assert _train("win5rb", cifar_partial, tmp_path / "unbroken", "--epochs", "2", *args) == 0
+    assert _train("win5rb", cifar_partial, tmp_path / "broken", "--epochs", "1", *args) == 0
+    assert train.main(["win5rb", "--resume", str(tmp_path / "broken"), "--epochs", "2", "--no-progress",
+                       "--allow-partial", "--data-dir", str(cifar_partial)]) == 0
+    a, b = np.load(tmp_path / "unbroken" / "model.npz"), np.load(tmp_path / "broken" / "model.npz")
+    assert sorted(a.files) == sorted(b.files) and "ema/0" in a.files
+    for key in a.files:
+        if key != "record.json":
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # the model's weights are the average; the trained ones (ema/0: the first parameter) differ from them
+    averaged = mt.checkpoint.load_model(tmp_path / "broken" / "model.npz")
+    first = next(iter(averaged.parameters())).numpy()
+    assert first.shape == a["ema/0"].shape and not np.array_equal(first, a["ema/0"])
+    assert json.loads((tmp_path / "broken" / "metrics.json").read_text())["args"]["ema"] == 0.9

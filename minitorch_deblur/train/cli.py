@@ -22,7 +22,7 @@ PROG = "python -m minitorch_deblur.train"
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
                           "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros",
-                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0,
+                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0, "ema": 0.0,
                           "losses": "l1+perceptual+adv", "crop_size": 96, "crops_per_epoch": 5000,
                           "upsample": "transpose", "l1_warmup": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
@@ -54,6 +54,7 @@ OPTION_SCOPE = {  # options that only some models take (the model options come f
     "degradation": tuple(RESTORATION), "allow_partial": CIFAR_RESTORERS,
     **{k: CIFAR_RESTORERS for k in ("train_images", "val_fraction", "augment", "natural_crops")},
     **{k: ("deblurgan",) for k in ("losses", "crop_size", "crops_per_epoch", "l1_warmup")},
+    "ema": tuple(m for m in MODELS if m != "deblurgan"),
     **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
        for k in ("residual", "padding_mode", "mapping_kernel", "zero_init_residual", "paper", "upsample")},
 }
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr-gamma", type=float, help="see --lr-schedule (default 0.1)")
     parser.add_argument("--precise-bn", type=int, metavar="N", help="before each evaluation, recompute the "
                         "batch norms' running statistics over N training batches (0: off, the course's)")
+    parser.add_argument("--ema", type=float, metavar="DECAY", help="evaluate and save an exponential moving "
+                        "average of the weights over about 1/(1-DECAY) steps (optim/ema.py; e.g. 0.999; 0: off, the "
+                        "course's); pair it with --precise-bn (not deblurgan)")
     parser.add_argument("--seed", type=int, help="seed (default 0) for initialisation, shuffling, dropout and the "
                         "training degradations")
     restoration = parser.add_argument_group("restoration models (srcnn, cae, win5rb)")
@@ -184,6 +188,7 @@ OPTION_RULES = (  # (option, holds for a value that can train, what it must be)
     ("val_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("natural_crops", lambda v: v >= 0, "0 (none) or more"),
     ("precise_bn", lambda v: v >= 0, "0 (off) or more"),
+    ("ema", lambda v: 0 <= v < 1, "0 (off) or a decay in (0, 1), e.g. 0.999"),
     ("crop_size", lambda v: v >= 16 and v % 16 == 0, "a multiple of 16 (the U-Net halves it 4 times)"),
     ("crops_per_epoch", lambda v: v >= 1, "at least 1"),
     ("l1_warmup", lambda v: v >= 0, "0 or more"),

@@ -1,5 +1,6 @@
 """The training loop, which knows nothing of the task: epochs, the progress bar, divergence checks, atomic
-checkpoints, exact resume, clean Ctrl-C and ``metrics.json``.
+checkpoints, exact resume, clean Ctrl-C, ``metrics.json``, and (``--ema``) a moving average of the weights that is
+what gets evaluated and saved.
 
 A task (classify.py, restore.py) supplies what differs, through five methods:
 
@@ -33,7 +34,7 @@ from ..backend import Generator, get_array_module, resolve_device
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..models import MODEL_OPTIONS, MODELS
 from ..nn.batchnorm_stats import update_bn
-from ..optim import Adam, CosineAnnealingLR, ExponentialLR, StepLR
+from ..optim import Adam, CosineAnnealingLR, ExponentialLR, ExponentialMovingAverage, StepLR
 from ..summary import summary
 
 
@@ -77,9 +78,11 @@ def minimise(model: Any, optimizer: Any, step: Any, batch: Any, index: int, last
 
 
 def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar: Any,
-              update: Optional[Any] = None, sync_every: int = 1, check: Optional[Any] = None) -> Dict[str, float]:
+              update: Optional[Any] = None, sync_every: int = 1, check: Optional[Any] = None,
+              average: Optional[Any] = None) -> Dict[str, float]:
     """One pass over the batches. Each one goes through ``update(model, optimizer, batch, index, last_finite)``
-    (a task with several losses, the GAN, brings its own) or else ``minimise`` with the task's ``step``.
+    (a task with several losses, the GAN, brings its own) or else ``minimise`` with the task's ``step``; then
+    ``average.update()`` (``--ema``) folds the new weights into their moving average.
 
     The losses, gradient flags and sums stay on the device and are read back every ``sync_every`` steps (1 on the
     CPU; ``fit`` uses 50 on a GPU): a non-finite one then raises ``Diverged`` naming its own step (``check(index,
@@ -122,6 +125,8 @@ def run_epoch(model: Any, optimizer: Any, batches: Iterable[Any], step: Any, bar
             pending.append((index, value, True, n, sums))
         else:
             pending.append((index, *minimise(model, optimizer, step, batch, index, last_finite, sync_every == 1)))
+        if average is not None:
+            average.update()
         if len(pending) >= sync_every:
             flush()
     flush()
@@ -169,6 +174,10 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
     elif getattr(args, "init", ""):
         start_from(args.init, model)
     model.to(device)
+    average = ExponentialMovingAverage(model.parameters(), args.ema) if getattr(args, "ema", 0) else None
+    if average is not None and args.resume:   # the file holds the averaged weights as the model's, the trained
+        load_checkpoint(run_dir / "model.npz", model, average=average)   # ones as the average's: swap them back
+        average.swap()
     print(f"{args.model} on {device}:\n{summary(model, task.example_shape) if device == 'cpu' else ''}")
     task.run_dir = run_dir
     data_source = task.load(args, device)
@@ -183,12 +192,14 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
                       leave=True, file=sys.stdout) as bar:
                 trained = run_epoch(model, optimizer, batches, task.step, bar, getattr(task, "update", None),
                                     sync_every=1 if device == "cpu" else SYNC_EVERY_ON_GPU,
-                                    check=getattr(task, "check_update", None))
+                                    check=getattr(task, "check_update", None), average=average)
             seconds = time.perf_counter() - start
             lr = next(iter(optimizer.values() if isinstance(optimizer, dict) else [optimizer])).param_groups[0]["lr"]
             for sch in (scheduler.values() if isinstance(scheduler, dict) else [scheduler]):
                 if sch is not None:
                     sch.step()
+            if average is not None:   # evaluate and save the averaged weights; the trained ones wait in `average`
+                average.swap()
             if args.precise_bn:   # batch-norm statistics of the current weights (nn/batchnorm_stats.py says why)
                 update_bn(task.batches(epoch), model, task.step, limit=args.precise_bn)
             record = {f"train_{key}": value for key, value in trained.items()}
@@ -200,8 +211,10 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             print(f"epoch {epoch}: {task.describe(record)} | {seconds:.1f} s")
             save_checkpoint(run_dir / "model.npz", model, optimizer, scheduler,
                             meta={"epoch": epoch, "history": history, "model": args.model,
-                                  "model_options": options, **task.meta(args)})
+                                  "model_options": options, **task.meta(args)}, average=average)
             write_metrics(run_dir, args, device, history, data_source, task.meta(args))
+            if average is not None and epoch < args.epochs:
+                average.swap()
     except Diverged as error:
         kept = (f"epochs 1..{epochs_done} are saved, untouched, in {run_dir}/model.npz" if epochs_done
                 else "no epoch was saved")
