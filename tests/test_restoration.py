@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minitorch_deblur as mt
-from minitorch_deblur import deblur, evaluate, train
+from minitorch_deblur import Tensor, deblur, evaluate, train
 from minitorch_deblur.checkpoint import save_checkpoint
 from minitorch_deblur.models import CAE, SRCNN, Win5RB
 from minitorch_deblur.optim import SGD, ExponentialLR
@@ -425,3 +425,18 @@ def test_ema_saves_the_averaged_weights_and_resumes_exactly(cifar_partial, tmp_p
     first = next(iter(averaged.parameters())).numpy()
     assert first.shape == a["ema/0"].shape and not np.array_equal(first, a["ema/0"])
     assert json.loads((tmp_path / "broken" / "metrics.json").read_text())["args"]["ema"] == 0.9
+
+
+def test_psnr_loss_is_minus_the_mean_per_image_psnr_and_trains(cifar_partial, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    sharp = rng.uniform(0, 1, (4, 3, 8, 8)).astype(np.float32)
+    restored = np.clip(sharp + rng.normal(0, [[[[0.01]]], [[[0.05]]], [[[0.1]]], [[[0.2]]]], sharp.shape), 0, 1)
+    loss = mt.functional.psnr_loss(Tensor(restored.astype(np.float32)), Tensor(sharp)).item()
+    assert loss == pytest.approx(-mt.metrics.psnr(restored, sharp), abs=1e-3)   # float32
+    out = tmp_path / "psnr"
+    assert _train("srcnn", cifar_partial, out, "--epochs", "1", "--limit", "16", "--loss", "psnr") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["args"]["loss"] == "psnr" and metrics["final"]["train_loss"] < 0   # -dB
+    with pytest.raises(SystemExit):
+        train.parse_args(["cnn", "--loss", "psnr"])
+    assert "--loss applies to srcnn, cae, win5rb, not cnn" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from .dropout import dropout
 from .elementwise import (abs, add, cast, clamp, div, exp, log, maximum, minimum, mul, neg, pow, sqrt,  # noqa: A004
                           sub, where)
 from .linalg import linear, matmul
-from .loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss
+from .loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss, psnr_loss
 from .norm import batch_norm, instance_norm
 from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var  # noqa: A004
 from .shape import (broadcast_to, cat, concat, expand, flatten, gather, getitem, pad, permute, repeat, reshape,

@@ -4,12 +4,13 @@
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
 from .activation import log_softmax_array
-from .elementwise import abs as _abs
+from .elementwise import abs as _abs, log
 from .reduce import mean, sum as _sum
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -96,6 +97,20 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa
     """mean(|input - target|);  d/dinput = sign(input - target) / n."""
     _same_shape("l1_loss", input, target)
     return _reduce("l1_loss", _abs(input - target), reduction)
+
+
+def psnr_loss(input: Any, target: Any, reduction: str = "mean", eps: float = 1e-8) -> Tensor:  # noqa: A002
+    """Each image's negative PSNR (MAX 1): 10 log10(mse_i + eps), mse_i over all axes but the first.
+
+    The mean over images is minus what 'mean per-image PSNR' scores. MSE weighs images by their squared error, so
+    the hard ones dominate; this loss weighs every image's decibels equally (NAFNet trains on it).
+    d/dinput = 20 / ln(10) * (input_i - target_i) / (n_i (mse_i + eps)), n_i the elements of one image."""
+    _same_shape("psnr_loss", input, target)
+    if len(input.shape) < 2:
+        raise ValueError(f"psnr_loss: expected a batch of images (N, ...), got shape {shape_str(input.shape)}")
+    d = input - target
+    per_image = mean(d * d, dim=tuple(range(1, len(input.shape))))
+    return _reduce("psnr_loss", log(per_image + eps) * (10 / math.log(10)), reduction)
 
 
 class BCEWithLogits(Function):

@@ -652,6 +652,11 @@ LOSS = [
     _loss_row("mse_loss", 3, _pair_config, lambda rng, c: [normal(rng, c["shape"]), normal(rng, c["shape"])],
               lambda c, x, t: _reduce_ref((x - t) ** 2, c["reduction"])),
     _loss_row("l1_loss", 5, _pair_config, _l1_inputs, lambda c, x, t: _reduce_ref(np.abs(x - t), c["reduction"])),
+    _loss_row("psnr_loss", 3, lambda d, f: {"shape": draw_shape(d, 2, 4), "reduction": pick(d, ["mean", "sum",
+                                                                                              "none"])},
+              lambda rng, c: [normal(rng, c["shape"]), normal(rng, c["shape"])],
+              lambda c, x, t: _reduce_ref(10 * np.log10(((x - t) ** 2).reshape(len(x), -1).mean(axis=1) + 1e-8),
+                                          c["reduction"])),
     _loss_row("binary_cross_entropy_with_logits", 5, _pair_config,
               lambda rng, c: [3 * normal(rng, c["shape"]), rng.uniform(0, 1, c["shape"])], _bce_ref),
 ]

@@ -22,7 +22,7 @@ PROG = "python -m minitorch_deblur.train"
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
                           "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros",
-                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0, "ema": 0.0,
+                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0, "ema": 0.0, "loss": "mse",
                           "losses": "l1+perceptual+adv", "crop_size": 96, "crops_per_epoch": 5000,
                           "upsample": "transpose", "l1_warmup": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
@@ -52,7 +52,7 @@ RECIPES["deblurgan"] = {"course": {**_GAN, "epochs": 100, "lr_step": 50, "lr_gam
 CIFAR_RESTORERS = ("srcnn", "cae", "win5rb")
 OPTION_SCOPE = {  # options that only some models take (the model options come from models.MODEL_OPTIONS)
     "degradation": tuple(RESTORATION), "allow_partial": CIFAR_RESTORERS,
-    **{k: CIFAR_RESTORERS for k in ("train_images", "val_fraction", "augment", "natural_crops")},
+    **{k: CIFAR_RESTORERS for k in ("train_images", "val_fraction", "augment", "natural_crops", "loss")},
     **{k: ("deblurgan",) for k in ("losses", "crop_size", "crops_per_epoch", "l1_warmup")},
     "ema": tuple(m for m in MODELS if m != "deblurgan"),
     **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     restoration = parser.add_argument_group("restoration models (srcnn, cae, win5rb)")
     restoration.add_argument("--degradation", choices=KINDS, help="course: srcnn bilinear (x4 down and up, "
                              "through PIL), cae and win5rb gaussian_noise (5x5 blur, sigma U[1,4), + 0.02 N(0,1))")
+    restoration.add_argument("--loss", choices=["mse", "psnr"], help="mse (the course's) or psnr: each image's "
+                             "-PSNR, averaged, which is what the mean per-image PSNR scores (functional/loss.py)")
     restoration.add_argument("--train-images", type=int, help="use the first N CIFAR-10 train images (0: all; "
                              "course: srcnn 5000)")
     restoration.add_argument("--val-fraction", type=float, help="hold out the last fraction of the train images "

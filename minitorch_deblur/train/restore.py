@@ -1,4 +1,5 @@
-"""The restoration task (SRCNN, the CAE, Win5-RB): sharp CIFAR-10 images, degraded on the fly, MSE.
+"""The restoration task (SRCNN, the CAE, Win5-RB): sharp CIFAR-10 images, degraded on the fly, MSE (or ``--loss
+psnr``: each image's -PSNR).
 
 Training batches are degraded afresh each time (``Degrader``: epoch e, batch b draws from (seed, call number)),
 optionally flipped / rotated first (``--augment``) and mixed with natural-image crops (``--natural-crops``).
@@ -32,7 +33,7 @@ def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class RestoreTask:
-    """MSE between the model's output and the sharp image; validation loss, test MSE, PSNR and SSIM each epoch,
+    """MSE (or -PSNR) between the model's output and the sharp image; validation MSE, test MSE, PSNR and SSIM each epoch,
     beside the degraded input's; curves, a sample grid and a per-image CSV at the end."""
 
     example_shape = (2, 3, 32, 32)
@@ -80,10 +81,10 @@ class RestoreTask:
         self.degrader.calls = (epoch - 1) * len(self.loader)          # degradations of this epoch, on resume too
         return self.loader
 
-    @staticmethod
-    def step(model: Any, batch: Tuple[Any, Any]) -> Tuple[Tensor, int, Dict[str, Any]]:
+    def step(self, model: Any, batch: Tuple[Any, Any]) -> Tuple[Tensor, int, Dict[str, Any]]:
         degraded, sharp = batch
-        return F.mse_loss(model(Tensor(degraded)), Tensor(sharp)), len(sharp), {}
+        loss = F.psnr_loss if self.args.loss == "psnr" else F.mse_loss
+        return loss(model(Tensor(degraded)), Tensor(sharp)), len(sharp), {}
 
     def evaluate(self, model: Any) -> Dict[str, float]:
         record: Dict[str, float] = {}
