@@ -40,8 +40,10 @@ SHIPPED = {name: PRETRAINED_DIR / f"{name}.npz" for name in ("srcnn", "cae", "wi
 
 # the shipped CAE and Win5-RB were trained longer than one run of the best recipe: each stage is a fresh cosine cycle
 # of the best recipe started from the previous stage's weights (train --init; README, "Results")
-LONGER = {"cae": ("--epochs 20 --lr 5e-4", "--epochs 15 --lr 3e-4"),
-          "win5rb": ("--epochs 20 --lr 5e-4", "--epochs 10 --lr 3e-4")}
+LONGER = {"cae": ("--epochs 20 --lr 5e-4", "--epochs 15 --lr 3e-4", "--epochs 30 --lr 4e-4",
+                  "--epochs 24 --lr 4e-4 --ema 0.999"),
+          "win5rb": ("--epochs 20 --lr 5e-4", "--epochs 10 --lr 3e-4", "--epochs 24 --lr 3e-4 --batch-size 16",
+                     "--epochs 20 --lr 3e-4 --batch-size 16 --ema 0.999")}
 
 
 def make_command(name: str) -> str:

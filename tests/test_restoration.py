@@ -404,7 +404,9 @@ def test_the_make_command_of_a_shipped_file_chains_its_training_stages():
     assert command[0].endswith("--recipe best --allow-partial --out runs/cae-best")
     assert "--init runs/cae-best/model.npz --epochs 20 --lr 5e-4 --out runs/cae-best2" in command[1]
     assert "--init runs/cae-best2/model.npz" in command[2]
-    assert command[-1] == ("python -m minitorch_deblur.checkpoint strip --half runs/cae-best3/model.npz "
+    last = len(deblur.LONGER["cae"]) + 1
+    assert "--init runs/cae-best4/model.npz --epochs 24 --lr 4e-4 --ema 0.999" in command[last - 1]
+    assert command[-1] == (f"python -m minitorch_deblur.checkpoint strip --half runs/cae-best{last}/model.npz "
                            "minitorch_deblur/pretrained/cae.npz")
     assert len(deblur.make_command("srcnn").split(" && ")) == 2
 
