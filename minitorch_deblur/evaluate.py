@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def table(rows: Dict[str, Scores], per_image_ms: float) -> str:
-    """Rows of PSNR / SSIM (mean +- std) and MSE (7 decimals: the course printed 0.0022575) per method; the model's time per image in the last row."""
+    """Rows of PSNR / SSIM (mean +- std) and MSE (7 decimals: the course printed 0.0022575) per method; the model's
+    time per image in the last row."""
     lines = [f"{'':10s} {'PSNR dB (mean +- std)':>22s} {'SSIM (mean +- std)':>20s} {'MSE':>10s} {'ms/image':>9s}"]
     for name, s in rows.items():
         ms = f"{per_image_ms:9.2f}" if name == "restored" else f"{'':9s}"

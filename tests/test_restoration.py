@@ -63,8 +63,11 @@ def test_init_starts_from_a_checkpoints_weights_with_a_fresh_optimiser(cifar_par
     assert _train("srcnn", cifar_partial, tmp_path / "more", "--epochs", "1", "--limit", "8", "--residual",
                   "--init", str(first), "--lr", "1e-12") == 0
     assert "initialised from" in capsys.readouterr().out
-    a, b = np.load(first), np.load(tmp_path / "more" / "model.npz")
+    assert _train("srcnn", cifar_partial, tmp_path / "averaged", "--epochs", "1", "--limit", "8", "--residual",
+                  "--init", str(first), "--lr", "1e-12", "--ema", "0.9") == 0   # the average starts there too
+    a, b, c = np.load(first), np.load(tmp_path / "more" / "model.npz"), np.load(tmp_path / "averaged" / "model.npz")
     np.testing.assert_allclose(a["model/features.weight"], b["model/features.weight"], atol=1e-6)
+    np.testing.assert_allclose(a["model/features.weight"], c["model/features.weight"], atol=1e-6)
     assert json.loads((tmp_path / "more" / "metrics.json").read_text())["args"]["init"] == str(first)
 
 

@@ -22,7 +22,8 @@ PROG = "python -m minitorch_deblur.train"
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
                           "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros",
-                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0, "ema": 0.0, "loss": "mse",
+                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0,
+                          "ema": 0.0, "loss": "mse",
                           "losses": "l1+perceptual+adv", "crop_size": 96, "crops_per_epoch": 5000,
                           "upsample": "transpose", "l1_warmup": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}

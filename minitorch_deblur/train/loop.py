@@ -162,8 +162,14 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
     model, optimizer, scheduler, options = (task.build if hasattr(task, "build") else build)(args, generator)
     history: Dict[str, List[float]] = {}
     first_epoch = 1
+    model.to(device)   # first: a resumed optimiser's and average's state then load onto the parameters' device
+    if not args.resume and getattr(args, "init", ""):
+        start_from(args.init, model)
+    average = ExponentialMovingAverage(model.parameters(), args.ema) if getattr(args, "ema", 0) else None
     if args.resume:
-        meta = load_checkpoint(run_dir / "model.npz", model, optimizer, scheduler)
+        meta = load_checkpoint(run_dir / "model.npz", model, optimizer, scheduler, average)
+        if average is not None:   # the file holds the averaged weights as the model's, the trained ones as the
+            average.swap()        # average's: swap them back
         history, first_epoch = meta["history"], meta["epoch"] + 1
         if first_epoch > args.epochs:
             print(f"nothing left to do: epoch {meta['epoch']} of {args.epochs} is done "
@@ -171,13 +177,6 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
             return 0
         print(f"resuming {run_dir} after epoch {meta['epoch']}: " + ", ".join(
             f"{key} {getattr(args, key)}" for key in args.recipe_keys))
-    elif getattr(args, "init", ""):
-        start_from(args.init, model)
-    model.to(device)
-    average = ExponentialMovingAverage(model.parameters(), args.ema) if getattr(args, "ema", 0) else None
-    if average is not None and args.resume:   # the file holds the averaged weights as the model's, the trained
-        load_checkpoint(run_dir / "model.npz", model, average=average)   # ones as the average's: swap them back
-        average.swap()
     print(f"{args.model} on {device}:\n{summary(model, task.example_shape) if device == 'cpu' else ''}")
     task.run_dir = run_dir
     data_source = task.load(args, device)

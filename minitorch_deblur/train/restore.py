@@ -33,8 +33,8 @@ def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class RestoreTask:
-    """MSE (or -PSNR) between the model's output and the sharp image; validation MSE, test MSE, PSNR and SSIM each epoch,
-    beside the degraded input's; curves, a sample grid and a per-image CSV at the end."""
+    """MSE (or -PSNR) between the model's output and the sharp image; validation MSE, test MSE, PSNR and SSIM each
+    epoch, beside the degraded input's; curves, a sample grid and a per-image CSV at the end."""
 
     example_shape = (2, 3, 32, 32)
 
