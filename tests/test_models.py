@@ -24,6 +24,7 @@ def _counts(model):
     (SRCNN, 20_099, 20_099), (CAE, 777_987, 779_395), (Win5RB, 1_276_169, 1_276_879),
     (lambda **kw: Win5RB(paper=True, **kw), 2_447_625, 2_448_655),
     (lambda **kw: SRCNN(mapping_kernel=5, padding_mode="reflect", **kw), 69_251, 69_251),   # the paper's 9-5-5
+    (lambda **kw: SRCNN(mapping_kernel=3, mapping_layers=3, **kw), 54_979, 54_979),   # the deeper 9-3-3-3-5
 ])
 def test_parameter_counts_and_shapes(make, learned, keras_total):
     model = make(generator=mt.Generator(0))
@@ -51,7 +52,14 @@ def test_win5rb_adds_its_correction_to_the_input():
     np.testing.assert_allclose(model(x).numpy(), x.numpy())
 
 
-@pytest.mark.parametrize("make", [SRCNN, CAE, Win5RB], ids=["srcnn", "cae", "win5rb"])
+def test_srcnn_mapping_layers_default_is_the_course_network_and_rejects_zero():
+    assert [k for k in SRCNN(mapping_layers=1).state_dict() if "deeper" in k] == []
+    with pytest.raises(ValueError, match="mapping_layers must be at least 1"):
+        SRCNN(mapping_layers=0)
+
+
+@pytest.mark.parametrize("make", [SRCNN, lambda **kw: SRCNN(mapping_kernel=3, mapping_layers=3, residual=True, **kw),
+                                  CAE, Win5RB], ids=["srcnn", "srcnn-9-3-3-3-5", "cae", "win5rb"])
 def test_whole_model_gradcheck_in_float64(make):
     x = np.random.default_rng(0).random((2, 3, 4, 4))
     # directional derivatives for everything bigger than 16 numbers keeps the big models to seconds

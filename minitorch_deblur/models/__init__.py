@@ -17,7 +17,8 @@ CLASSIFIERS = {"mlp": MLP, "cnn": CNN}
 RESTORATION = {"srcnn": SRCNN, "cae": CAE, "win5rb": Win5RB, "deblurgan": DeblurGAN}
 MODELS = {**CLASSIFIERS, **RESTORATION}
 # constructor options that change a model, by model name: train takes them as flags, checkpoints record them
-MODEL_OPTIONS = {"srcnn": ("residual", "padding_mode", "mapping_kernel"), "win5rb": ("paper", "zero_init_residual"),
+MODEL_OPTIONS = {"srcnn": ("residual", "padding_mode", "mapping_kernel", "mapping_layers"),
+                 "win5rb": ("paper", "zero_init_residual"),
                  "deblurgan": ("residual", "upsample")}
 
 __all__ = ["CAE", "CLASSIFIERS", "CNN", "DeblurGAN", "MLP", "MODELS", "MODEL_OPTIONS", "MultiScalePatchGAN", "PatchGAN",

@@ -7,6 +7,8 @@ target size (the course: 32 -> 8 -> 32 bilinear on CIFAR-10). PyTorch's default 
 ``padding_mode='reflect'`` pads each convolution's input by mirroring instead of zeros (PyTorch's Conv2d option): on
 32x32 images a 9x9 layer's zero padding reaches 44% of the pixels. ``mapping_kernel=5`` is the paper's larger
 9-5-5 network (a 5x5 non-linear mapping: 69,251 parameters, a 17x17 receptive field instead of 13x13).
+``mapping_layers=n`` stacks n mapping layers (32 -> 32 maps after the first), each followed by ReLU: the paper's
+deeper variants, e.g. ``mapping_kernel=3, mapping_layers=3`` is 9-3-3-3-5 (54,979 parameters, a 19x19 field).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ class SRCNN(nn.Module):
     """(N, C, H, W) upscaled image -> (N, C, H, W) restored image (no output activation)."""
 
     def __init__(self, channels: int = 3, residual: bool = False, padding_mode: str = "zeros",
-                 mapping_kernel: int = 1, generator: Optional[Generator] = None) -> None:
+                 mapping_kernel: int = 1, mapping_layers: int = 1, generator: Optional[Generator] = None) -> None:
         super().__init__()
         self.residual = residual
         self.features = nn.Conv2d(channels, 64, 9, padding=4, generator=generator,   # patch extraction
@@ -30,8 +32,17 @@ class SRCNN(nn.Module):
             raise ValueError(f"SRCNN: mapping_kernel must be odd to keep the image's size, got {mapping_kernel}")
         self.mapping = nn.Conv2d(64, 32, mapping_kernel, padding=mapping_kernel // 2, generator=generator,
                                  padding_mode=padding_mode)                         # non-linear mapping
+        if mapping_layers < 1:
+            raise ValueError(f"SRCNN: mapping_layers must be at least 1, got {mapping_layers}")
+        # the deeper variants' further mapping layers ('deeper.0', ...); absent for the course's 9-1-5
+        self.deeper = nn.ModuleList([nn.Conv2d(32, 32, mapping_kernel, padding=mapping_kernel // 2,
+                                               generator=generator, padding_mode=padding_mode)
+                                     for _ in range(mapping_layers - 1)])
         self.reconstruction = nn.Conv2d(32, channels, 5, padding=2, generator=generator, padding_mode=padding_mode)
 
     def forward(self, x: Any) -> Tensor:
-        y = self.reconstruction(self.mapping(self.features(x).relu()).relu())
+        h = self.mapping(self.features(x).relu()).relu()
+        for layer in self.deeper:
+            h = layer(h).relu()
+        y = self.reconstruction(h)
         return x + y if self.residual else y

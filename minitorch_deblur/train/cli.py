@@ -22,8 +22,8 @@ PROG = "python -m minitorch_deblur.train"
 COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
                           "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
                           "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros",
-                          "mapping_kernel": 1, "zero_init_residual": False, "paper": False, "precise_bn": 0,
-                          "ema": 0.0, "loss": "mse",
+                          "mapping_kernel": 1, "mapping_layers": 1, "zero_init_residual": False, "paper": False,
+                          "precise_bn": 0, "ema": 0.0, "loss": "mse",
                           "losses": "l1+perceptual+adv", "crop_size": 96, "crops_per_epoch": 5000,
                           "upsample": "transpose", "l1_warmup": 0}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
@@ -57,7 +57,8 @@ OPTION_SCOPE = {  # options that only some models take (the model options come f
     **{k: ("deblurgan",) for k in ("losses", "crop_size", "crops_per_epoch", "l1_warmup")},
     "ema": tuple(m for m in MODELS if m != "deblurgan"),
     **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
-       for k in ("residual", "padding_mode", "mapping_kernel", "zero_init_residual", "paper", "upsample")},
+       for k in ("residual", "padding_mode", "mapping_kernel", "mapping_layers", "zero_init_residual", "paper",
+                 "upsample")},
 }
 RUN_DEFAULTS = {"recipe": "course", "seed": 0, "limit": 0, "init": ""}   # options outside the recipes, with their defaults
 # fixed for a run's lifetime (all but epochs): --resume refuses a value given for one of them that differs
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     restoration.add_argument("--mapping-kernel", type=int, choices=[1, 3, 5],
                              help="srcnn: the non-linear mapping's kernel (default 1, the course's 9-1-5; 5 is the "
                                   "paper's 9-5-5, 69,251 parameters)")
+    restoration.add_argument("--mapping-layers", type=int, metavar="N",
+                             help="srcnn: N mapping layers of 32 maps (default 1; --mapping-kernel 3 "
+                                  "--mapping-layers 3 is the paper's deeper 9-3-3-3-5)")
     restoration.add_argument("--paper", action=argparse.BooleanOptionalAction, default=None,
                              help="win5rb: the paper's network (4 x 128-channel 7x7 blocks, 2,448,655 parameters) "
                                   "instead of the notebook's (1,276,879)")
