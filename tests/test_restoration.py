@@ -93,6 +93,7 @@ def test_recipes_fill_what_the_command_line_leaves_out():
     assert (srcnn.epochs, srcnn.train_images, srcnn.degradation, srcnn.batch_size) == (3, 5000, "bilinear", 64)
     best = train.parse_args(["srcnn", "--recipe", "best"])
     assert best.residual and best.padding_mode == "reflect" and best.batch_size == 16
+    assert (best.epochs, best.mapping_kernel, best.mapping_layers) == (80, 3, 5)   # 9-3-3-3-3-3-5
     assert train.parse_args(["win5rb", "--recipe", "best", "--no-augment"]).augment is False
     assert train.parse_args(["cnn"]).epochs == 5
     assert train.parse_args(["win5rb", "--paper"]).paper
