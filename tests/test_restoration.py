@@ -154,7 +154,10 @@ def _with_random_bn_stats(model, seed=0):
     return model.eval()
 
 
-@pytest.mark.parametrize("model, halo, align", [(SRCNN, 6, 1), (CAE, 16, 4), (Win5RB, 12, 1)])
+@pytest.mark.parametrize("model, halo, align", [
+    (SRCNN, 6, 1), (CAE, 16, 4), (Win5RB, 12, 1),
+    # the shipped best recipe's 9-3-3-3-3-3-5 with reflect padding: 23x23 field
+    (lambda **kw: SRCNN(residual=True, padding_mode="reflect", mapping_kernel=3, mapping_layers=5, **kw), 11, 1)])
 def test_tiled_output_equals_whole_image_output(model, halo, align):
     from minitorch_deblur.tiling import bytes_per_pixel
 
