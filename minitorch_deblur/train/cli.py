@@ -58,8 +58,7 @@ OPTION_SCOPE = {  # options that only some models take (the model options come f
     **{k: ("deblurgan",) for k in ("losses", "crop_size", "crops_per_epoch", "l1_warmup")},
     "ema": tuple(m for m in MODELS if m != "deblurgan"),
     **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
-       for k in ("residual", "padding_mode", "mapping_kernel", "mapping_layers", "zero_init_residual", "paper",
-                 "upsample")},
+       for k in dict.fromkeys(k for keys in MODEL_OPTIONS.values() for k in keys)},
 }
 RUN_DEFAULTS = {"recipe": "course", "seed": 0, "limit": 0, "init": ""}   # options outside the recipes, with their defaults
 # fixed for a run's lifetime (all but epochs): --resume refuses a value given for one of them that differs
