@@ -39,6 +39,8 @@ def test_train_and_eval_mode_behave_like_pytorch():
     np.testing.assert_array_equal(g(x).numpy(), g(x).numpy())      # eval: no dropout
     # instance norm normalises each image by its own statistics, in train and eval alike: no batch coupling
     np.testing.assert_allclose(g(x).numpy()[:1], g(x[:1]).numpy(), atol=1e-5)
+    off = UNet(dropout=0.0, generator=mt.Generator(0))          # dropout 0: training mode changes nothing
+    np.testing.assert_allclose(off.train()(x).numpy(), off.eval()(x).numpy(), atol=1e-6)
     d = PatchGAN(generator=mt.Generator(0))
     pair = mt.cat([x, x], dim=1)
     np.testing.assert_allclose(d.train()(pair).numpy(), d.eval()(pair).numpy(), atol=1e-6)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from minitorch_deblur import evaluate, train
+from minitorch_deblur.checkpoint import checkpoint_meta, strip_checkpoint
 from minitorch_deblur.train import gan
 
 pytestmark = pytest.mark.lesson5
@@ -53,3 +54,25 @@ def test_a_nan_discriminator_loss_stops_training_and_names_the_term(natural_imag
     assert _gan(natural_images, tmp_path / "nan", "--epochs", "1") == 1
     err = capsys.readouterr().err
     assert "the discriminator loss is nan" in err and not (tmp_path / "nan").exists()
+
+
+def test_dropout_option_is_recorded_and_checked(natural_images, tmp_path, no_network, capsys):
+    assert _gan(natural_images, tmp_path / "d0", "--epochs", "1", "--losses", "l1", "--dropout", "0") == 0
+    meta = checkpoint_meta(tmp_path / "d0" / "model.npz")
+    assert meta["model_options"]["dropout"] == 0.0
+    with pytest.raises(SystemExit):
+        _gan(natural_images, tmp_path / "bad", "--dropout", "1")
+    assert "--dropout must be a probability in [0, 1)" in capsys.readouterr().err
+
+
+def test_init_from_a_generator_only_file_starts_a_fresh_discriminator(natural_images, tmp_path, no_network):
+    """The shipped GAN file holds G alone (checkpoint strip --drop discriminator): --init loads G from it."""
+    assert _gan(natural_images, tmp_path / "a", "--epochs", "1", "--residual", "--upsample", "resize") == 0
+    strip_checkpoint(tmp_path / "a" / "model.npz", tmp_path / "g.npz", drop=["discriminator"])
+    assert _gan(natural_images, tmp_path / "b", "--epochs", "1", "--residual", "--upsample", "resize",
+                "--lr", "1e-12", "--init", str(tmp_path / "g.npz")) == 0
+    a, b = np.load(tmp_path / "a" / "model.npz"), np.load(tmp_path / "b" / "model.npz")
+    generator = [k for k in a.files if k.startswith("model/generator.")]
+    assert generator and any(k.startswith("model/discriminator.") for k in b.files)
+    for key in generator:             # lr ~0: G is still the file's (Adam moves each weight by about lr)
+        np.testing.assert_allclose(a[key], b[key], atol=1e-9, err_msg=key)

@@ -19,7 +19,7 @@ MODELS = {**CLASSIFIERS, **RESTORATION}
 # constructor options that change a model, by model name: train takes them as flags, checkpoints record them
 MODEL_OPTIONS = {"srcnn": ("residual", "padding_mode", "mapping_kernel", "mapping_layers"),
                  "win5rb": ("paper", "zero_init_residual"),
-                 "deblurgan": ("residual", "upsample")}
+                 "deblurgan": ("residual", "upsample", "dropout")}
 
 __all__ = ["CAE", "CLASSIFIERS", "CNN", "DeblurGAN", "MLP", "MODELS", "MODEL_OPTIONS", "MultiScalePatchGAN", "PatchGAN",
            "RESTORATION", "SRCNN", "UNet", "VGG16Features", "Win5RB"]

@@ -19,9 +19,9 @@ class DeblurGAN(nn.Module):
     """(N, 3, H, W) blurred RGB in [0, 1], H and W divisible by 16 -> restored (N, 3, H, W) (not clipped)."""
 
     def __init__(self, upsample: str = "transpose", residual: bool = False, scales: int = 2,
-                 discriminator: bool = True, generator: Optional[Generator] = None) -> None:
+                 discriminator: bool = True, dropout: float = 0.5, generator: Optional[Generator] = None) -> None:
         super().__init__()
-        self.generator = UNet(3, upsample=upsample, residual=residual, generator=generator)
+        self.generator = UNet(3, upsample=upsample, residual=residual, dropout=dropout, generator=generator)
         self.discriminator = MultiScalePatchGAN(6, scales, generator=generator) if discriminator else None
 
     def forward(self, x: Any) -> Tensor:

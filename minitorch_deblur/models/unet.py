@@ -9,7 +9,8 @@ Options: ``upsample='resize'`` replaces each transposed convolution with nearest
 checkerboard fix of Odena et al. 2016; different parameter count); ``residual=True`` returns input + G(input) and
 starts as the identity: the last convolution's weights and bias start at 0, so G(input) = tanh(0) = 0 and training
 begins from the blurred input's PSNR instead of a random image's (the gradient still reaches that convolution, whose
-input is not 0, and through it the rest once it has moved).
+input is not 0, and through it the rest once it has moved); ``dropout`` sets dec1's and dec2's probability (0.5, the
+course's pix2pix noise; 0 turns it off, which only changes training: dropout is the identity in eval mode).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class UNet(nn.Module):
     """(N, 3, H, W) blurred image in [-1, 1], H and W divisible by 16 -> (N, 3, H, W) in [-1, 1] (tanh; plus the
     input when ``residual``)."""
 
-    def __init__(self, channels: int = 3, upsample: str = "transpose", residual: bool = False,
+    def __init__(self, channels: int = 3, upsample: str = "transpose", residual: bool = False, dropout: float = 0.5,
                  generator: Optional[Generator] = None) -> None:
         super().__init__()
         if upsample not in ("transpose", "resize"):
@@ -46,7 +47,7 @@ class UNet(nn.Module):
         self.enc2 = nn.Sequential(conv(64, 128, False), nn.InstanceNorm2d(128), lrelu())
         self.enc3 = nn.Sequential(conv(128, 256, False), nn.InstanceNorm2d(256), lrelu())
         self.enc4 = nn.Sequential(conv(256, 512), lrelu())
-        drop = lambda: nn.Dropout(0.5, generator=generator)  # noqa: E731
+        drop = lambda: nn.Dropout(dropout, generator=generator)  # noqa: E731
         self.dec1 = nn.Sequential(_up(512, 256, upsample, True, generator), nn.InstanceNorm2d(256), drop(), nn.ReLU())
         self.dec2 = nn.Sequential(_up(512, 128, upsample, True, generator), nn.InstanceNorm2d(128), drop(), nn.ReLU())
         self.dec3 = nn.Sequential(_up(256, 64, upsample, True, generator), nn.InstanceNorm2d(64), nn.ReLU())

@@ -25,7 +25,7 @@ COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedul
                           "mapping_kernel": 1, "mapping_layers": 1, "zero_init_residual": False, "paper": False,
                           "precise_bn": 0, "ema": 0.0, "loss": "mse",
                           "losses": "l1+perceptual+adv", "crop_size": 96, "crops_per_epoch": 5000,
-                          "upsample": "transpose", "l1_warmup": 0}
+                          "upsample": "transpose", "l1_warmup": 0, "dropout": 0.5}
 _COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
 RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
     # course: what the course ran (../shared/REFERENCE.md); best: the best recipe measured here (README results)
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "STL-10's train split)")
     gan.add_argument("--upsample", choices=["transpose", "resize"], help="the U-Net's upsampling: transposed "
                      "convolution (course) or nearest x2 + 3x3 conv (no checkerboard)")
+    gan.add_argument("--dropout", type=float, metavar="P", help="the U-Net decoder's dropout (course: 0.5; 0: "
+                     "off, which changes training only)")
     gan.add_argument("--l1-warmup", type=int, metavar="EPOCHS", help="train G on L1 alone for the first EPOCHS "
                      "(default 0)")
     restoration.add_argument("--allow-partial", action="store_true", help="train on a partial CIFAR-10 copy "
@@ -196,6 +198,7 @@ OPTION_RULES = (  # (option, holds for a value that can train, what it must be)
     ("natural_crops", lambda v: v >= 0, "0 (none) or more"),
     ("precise_bn", lambda v: v >= 0, "0 (off) or more"),
     ("ema", lambda v: 0 <= v < 1, "0 (off) or a decay in (0, 1), e.g. 0.999"),
+    ("dropout", lambda v: 0 <= v < 1, "a probability in [0, 1), e.g. 0.5 (the course's) or 0 (off)"),
     ("crop_size", lambda v: v >= 16 and v % 16 == 0, "a multiple of 16 (the U-Net halves it 4 times)"),
     ("crops_per_epoch", lambda v: v >= 1, "at least 1"),
     ("l1_warmup", lambda v: v >= 0, "0 or more"),

@@ -57,7 +57,7 @@ class GANTask(RestoreTask):
     step = None
 
     def build(self, args: argparse.Namespace, generator: Generator) -> Tuple[Any, Any, Any, Dict[str, Any]]:
-        options = {"upsample": args.upsample, "residual": bool(args.residual)}
+        options = {"upsample": args.upsample, "residual": bool(args.residual), "dropout": float(args.dropout)}
         model = DeblurGAN(**options, generator=generator)
         optimizer = {"g": Adam(model.generator.parameters(), lr=args.lr, betas=(0.5, 0.999)),
                      "d": Adam(model.discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))}

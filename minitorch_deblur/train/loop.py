@@ -31,8 +31,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..backend import Generator, get_array_module, resolve_device
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import checkpoint_meta, load_checkpoint, save_checkpoint
 from ..models import MODEL_OPTIONS, MODELS
+from ..nn import Module
 from ..nn.batchnorm_stats import update_bn
 from ..optim import Adam, CosineAnnealingLR, ExponentialLR, ExponentialMovingAverage, StepLR
 from ..summary import summary
@@ -234,9 +235,15 @@ def fit(task: Any, args: argparse.Namespace, run_dir: Path) -> int:
 def start_from(path: str, model: Any) -> None:
     """``--init``: load a checkpoint's weights only (the optimiser and lr schedule start afresh); cli.py has checked
     that it holds this model with these options."""
-    meta = load_checkpoint(path, model)
+    target, fresh = model, ""
+    if getattr(model, "discriminator", None) is not None and \
+            checkpoint_meta(path).get("model_options", {}).get("discriminator") is False:
+        target = Module()              # a GAN file of the generator alone (the shipped one): D starts afresh
+        target.generator = model.generator
+        fresh = "; the discriminator starts afresh: the file holds the generator only"
+    meta = load_checkpoint(path, target)
     print(f"initialised from {path} (its weights after {meta.get('epoch', '?')} epochs; a fresh optimiser and lr "
-          "schedule)")
+          f"schedule{fresh})")
 
 
 def write_metrics(run_dir: Path, args: argparse.Namespace, device: str, history: Dict[str, List[float]],
