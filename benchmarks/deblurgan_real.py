@@ -23,7 +23,7 @@ import numpy as np
 from minitorch_deblur import deblur
 from minitorch_deblur.data.root import data_root
 from minitorch_deblur.metrics import psnr, ssim
-from minitorch_deblur.photo_io import read_color_photo
+from minitorch_deblur.imaging.photo_io import read_color_photo
 
 
 def _read(path: Path) -> np.ndarray:
@@ -54,10 +54,10 @@ def score_pairs(checkpoint: str, scales: List[float], out: Path, extra: List[str
 
 def no_ground_truth_figure(checkpoint: str, scale: float, out: Path, figure: Path, extra: List[str]) -> None:
     """The 4 real blurry photos without a sharp frame, before | after, in one figure (small JPEG)."""
-    from minitorch_deblur.plots import _pyplot, save_figure
+    from minitorch_deblur.imaging.plots import pyplot, save_figure
 
     photos = sorted((data_root() / "real-eval" / "motion-blur-pairs" / "no_ground_truth").iterdir())
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(photos), 2, figsize=(9, 3.4 * len(photos)), squeeze=False)
     for row, photo in zip(axes, photos):
         target = out / "no_ground_truth" / f"{photo.stem}.png"
@@ -76,7 +76,7 @@ def tiling_change(checkpoint: str, tile: int = 256) -> str:
     """PSNR of a held-out Kodak photo (768x512), motion-blurred, restored whole vs in blended tiles."""
     from minitorch_deblur.checkpoint import checkpoint_meta, load_model
     from minitorch_deblur.data.degrade import degrade_one
-    from minitorch_deblur.tiling import restore_image
+    from minitorch_deblur.imaging.tiling import restore_image
 
     sharp = _read(data_root() / "natural-images" / "kodak24" / "01.png")
     kind = checkpoint_meta(checkpoint).get("degradation", "motion")

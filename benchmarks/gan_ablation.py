@@ -19,7 +19,7 @@ from typing import List
 import numpy as np
 
 from minitorch_deblur.checkpoint import checkpoint_meta, load_model
-from minitorch_deblur.restoration import load_test_set, score_model
+from minitorch_deblur.imaging.restoration import load_test_set, score_model
 
 
 def sharpness(images: np.ndarray) -> float:
@@ -61,7 +61,7 @@ def main() -> None:
     if args.markdown:
         Path(args.markdown).write_text(text)
     if args.figure:
-        from minitorch_deblur.plots import plot_side_by_side
+        from minitorch_deblur.imaging.plots import plot_side_by_side
 
         pick = list(args.crops)
         plot_side_by_side([("blurred", test.degraded[pick])] + [(n, o[pick]) for n, o in zip(names, outputs)],

@@ -22,7 +22,7 @@ from minitorch_deblur.checkpoint import checkpoint_meta, load_model
 from minitorch_deblur.data.degrade import degrade_one
 from minitorch_deblur.data.root import data_root
 from minitorch_deblur.metrics import psnr, ssim
-from minitorch_deblur.photo_io import read_color_photo
+from minitorch_deblur.imaging.photo_io import read_color_photo
 
 
 def main() -> None:
@@ -67,9 +67,9 @@ def main() -> None:
     if args.markdown:
         Path(args.markdown).write_text(text)
     if args.figure and shown:
-        from minitorch_deblur.plots import _pyplot, save_figure
+        from minitorch_deblur.imaging.plots import pyplot, save_figure
 
-        plt = _pyplot()
+        plt = pyplot()
         fig, axes = plt.subplots(2, 3, figsize=(12, 6.2), gridspec_kw={"height_ratios": [2, 1.3]})
         y, x = 160, 300                      # a detailed 128x192 region of the photo
         for col, (name, image) in enumerate(shown.items()):

@@ -18,7 +18,7 @@ from minitorch_deblur.data import load_cifar10
 from minitorch_deblur.data.degrade import degrade, degrade_test_set
 from minitorch_deblur.data.images import from_uint8
 from minitorch_deblur.nn.utils import update_bn
-from minitorch_deblur.restoration import score_model
+from minitorch_deblur.imaging.restoration import score_model
 from minitorch_deblur.train.restore import VAL_SEED
 
 

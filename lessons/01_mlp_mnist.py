@@ -31,10 +31,10 @@ from minitorch_deblur import Generator, Tensor, nn, no_grad
 from minitorch_deblur.data import DataLoader
 from minitorch_deblur.models import MLP
 from minitorch_deblur.optim import Adam
-from minitorch_deblur.summary import summary
+from minitorch_deblur.nn.summary import summary
 from minitorch_deblur.train import evaluate, load_data
 from minitorch_deblur.lesson import beside_course, lesson_args
-from minitorch_deblur.plots import _pyplot, save_figure
+from minitorch_deblur.imaging.plots import pyplot, save_figure
 
 COURSE_ACCURACY = 0.9781  # printed by the course's notebook after 5 epochs
 
@@ -65,7 +65,7 @@ def show_adam_first_step(images: np.ndarray, labels: np.ndarray, seed: int) -> N
 
 
 def save_figures(out: Path, images: np.ndarray, labels: np.ndarray, probs: np.ndarray, losses: List[float]) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 5, figsize=(10, 4.6))
     for ax, image, label, p in zip(axes.flat, images, labels, probs):
         ax.imshow(image[0], cmap="gray")

@@ -33,10 +33,10 @@ from minitorch_deblur import Generator, Tensor, nn, no_grad
 from minitorch_deblur.data import DataLoader
 from minitorch_deblur.models import CNN, MLP
 from minitorch_deblur.optim import Adam
-from minitorch_deblur.summary import summary
+from minitorch_deblur.nn.summary import summary
 from minitorch_deblur.train import evaluate, load_data, train_epoch
 from minitorch_deblur.lesson import beside_course, lesson_args
-from minitorch_deblur.plots import _pyplot, save_figure
+from minitorch_deblur.imaging.plots import pyplot, save_figure
 
 COURSE = {"CNN": 0.9921, "MLP": 0.9781}  # printed by the course's notebooks after 5 epochs
 
@@ -112,7 +112,7 @@ def train_and_test(name: str, model: Any, train: Any, test: Any, args: argparse.
 def save_grid(maps: np.ndarray, path: Path, title: str, rows: int = 4, weights: bool = False) -> None:
     """Tile (n, h, w) maps framed by a gap into one image of ``rows`` rows. ``weights``: one shared, symmetric
     colour scale with a colour bar (a filter's sign and size matter); otherwise each map is scaled to [0, 1]."""
-    plt = _pyplot()
+    plt = pyplot()
     if weights:
         limit = float(np.abs(maps).max())
         shown, options = maps, dict(cmap="RdBu_r", vmin=-limit, vmax=limit)

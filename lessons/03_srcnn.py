@@ -34,9 +34,9 @@ from minitorch_deblur.data.degrade import resize_down_up
 from minitorch_deblur.data.images import from_uint8
 from minitorch_deblur.metrics import psnr, ssim
 from minitorch_deblur.models import SRCNN
-from minitorch_deblur.plots import _pyplot, save_figure
-from minitorch_deblur.summary import summary
-from minitorch_deblur.tiling import receptive_field
+from minitorch_deblur.imaging.plots import pyplot, save_figure
+from minitorch_deblur.nn.summary import summary
+from minitorch_deblur.imaging.tiling import receptive_field
 from minitorch_deblur.train import cli
 from minitorch_deblur.lesson import lesson_args
 
@@ -72,7 +72,7 @@ def show_model(seed: int) -> None:
 def save_filters(model: SRCNN, path: Path) -> None:
     """The 64 first-layer 9x9 filters, averaged over R, G, B, on one shared colour scale (the largest 1% of the
     taps clipped) with a colour bar."""
-    plt = _pyplot()
+    plt = pyplot()
     w = model.features.weight.data.mean(axis=1)                   # (64, 9, 9)
     limit = float(np.percentile(np.abs(w), 99))                   # a few large taps would wash out the rest
     fig, axes = plt.subplots(8, 8, figsize=(7, 6.4))

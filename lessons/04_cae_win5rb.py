@@ -36,9 +36,9 @@ from minitorch_deblur.checkpoint import load_model
 from minitorch_deblur.data.degrade import gaussian_kernel
 from minitorch_deblur.metrics import psnr
 from minitorch_deblur.models import CAE, Win5RB
-from minitorch_deblur.plots import _pyplot, save_figure
-from minitorch_deblur.restoration import load_test_set, restore_batches
-from minitorch_deblur.summary import summary
+from minitorch_deblur.imaging.plots import pyplot, save_figure
+from minitorch_deblur.imaging.restoration import load_test_set, restore_batches
+from minitorch_deblur.nn.summary import summary
 from minitorch_deblur.train import cli
 from minitorch_deblur.lesson import lesson_args
 
@@ -90,7 +90,7 @@ def show_cost() -> None:
 
 
 def save_comparison(rows: Dict[str, np.ndarray], scores: Dict[str, np.ndarray], path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     n = len(next(iter(rows.values())))
     fig, axes = plt.subplots(len(rows), n, figsize=(1.5 * n, 1.6 * len(rows)), squeeze=False)
     for r, (label, images) in enumerate(rows.items()):

@@ -53,7 +53,7 @@ def show_motion_kernels(args: argparse.Namespace) -> None:
     from minitorch_deblur.data.degrade import convolve2d, motion_blur_kernel, trajectory_kernel
     from minitorch_deblur.data.natural import natural_image_crops
     from minitorch_deblur.metrics import psnr
-    from minitorch_deblur.plots import _pyplot, save_figure
+    from minitorch_deblur.imaging.plots import pyplot, save_figure
 
     kernels = [(f"line {n} px, {a} deg", motion_blur_kernel(n, a)) for n, a in ((7, 0), (11, 45), (15, 100))]
     kernels += [("line 15 px, 100 deg, anti-aliased", motion_blur_kernel(15, 100, anti_alias=True)),
@@ -61,7 +61,7 @@ def show_motion_kernels(args: argparse.Namespace) -> None:
     size = 32 if args.smoke else 96
     sharp = natural_image_crops(1, size, "train", seed=args.seed, data_dir=args.data_dir).images[0] / 255.0
     blurred = np.clip(convolve2d(sharp[None], kernels[2][1])[0], 0, 1)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(kernels) + 2, figsize=(2.3 * (len(kernels) + 2), 2.6))
     for ax, (name, k) in zip(axes, kernels):
         ax.imshow(k, cmap="gray")
@@ -78,7 +78,7 @@ def show_motion_kernels(args: argparse.Namespace) -> None:
 
 
 def show_transposed_convolution(args: argparse.Namespace) -> None:
-    from minitorch_deblur.plots import _pyplot, save_figure
+    from minitorch_deblur.imaging.plots import pyplot, save_figure
 
     rng = np.random.default_rng(args.seed)
     x, w = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 4, 4))
@@ -100,7 +100,7 @@ def show_transposed_convolution(args: argparse.Namespace) -> None:
     with no_grad():
         outs = {name: layer(flat).data[0, 0, 2:-2, 2:-2] for name, layer in layers.items()}   # inside the border
     low, high = min(o.min() for o in outs.values()), max(o.max() for o in outs.values())
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(6.5, 3.2))
     for ax, (name, out) in zip(axes, outs.items()):
         phases = [float(out[i::2, j::2].mean()) for i in (0, 1) for j in (0, 1)]
@@ -156,7 +156,7 @@ def show_perceptual(args: argparse.Namespace) -> None:
     from minitorch_deblur.data.degrade import convolve2d, motion_blur_kernel
     from minitorch_deblur.data.natural import natural_image_crops
     from minitorch_deblur.models import VGG16Features
-    from minitorch_deblur.plots import _pyplot, save_figure
+    from minitorch_deblur.imaging.plots import pyplot, save_figure
 
     size = 32 if args.smoke else 96
     sharp = natural_image_crops(1, size, "train", seed=args.seed, data_dir=args.data_dir).images / 255.0
@@ -170,7 +170,7 @@ def show_perceptual(args: argparse.Namespace) -> None:
           f"the pixels by {100 * pixel:.1f}% of their energy and the features by {100 * feature:.1f}%: edges and "
           "textures are what those maps respond to")
     top = np.argsort(-fs.reshape(len(fs), -1).mean(axis=1))[:4]
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 5, figsize=(11, 4.6))
     for row, (image, maps, name) in enumerate(((sharp[0], fs, "sharp"), (blurred[0], fb, "blurred"))):
         axes[row, 0].imshow(image.transpose(1, 2, 0))
@@ -211,8 +211,8 @@ def train_run(args: argparse.Namespace, losses: str) -> Dict[str, float]:
 
 def show_ablation(args: argparse.Namespace) -> Dict[str, float]:
     from minitorch_deblur.checkpoint import load_model
-    from minitorch_deblur.plots import plot_side_by_side
-    from minitorch_deblur.restoration import load_test_set, restore_batches
+    from minitorch_deblur.imaging.plots import plot_side_by_side
+    from minitorch_deblur.imaging.restoration import load_test_set, restore_batches
 
     print("8. training (the course's three terms), then the same run with fewer terms:")
     finals = {losses: train_run(args, losses) for losses in ("l1+perceptual+adv", "l1", "l1+perceptual")}

@@ -26,10 +26,10 @@ from .backend import resolve_device
 from .checkpoint import checkpoint_meta, load_model
 from .data.root import error_line
 from .models import RESTORATION
-from .photo_io import read_color_photo, save_atomically, to_pil
+from .imaging.photo_io import read_color_photo, save_atomically, to_pil
 from .predict import expand_paths
-from .restoration import self_ensemble
-from .tiling import restore_image
+from .imaging.restoration import self_ensemble
+from .imaging.tiling import restore_image
 
 PROG = "python -m minitorch_deblur.deblur"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -203,11 +203,11 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
 
 def _figure(panels: List[Tuple[np.ndarray, str]], target: Path, photo: str, args: argparse.Namespace) -> None:
     """Panels side by side with their titles, saved atomically (one file per photo when there are several)."""
-    from .plots import _pyplot, save_figure
+    from .imaging.plots import pyplot, save_figure
 
     if len(args.photos) > 1 or Path(args.photos[0]).is_dir():
         target = target.with_name(f"{target.stem}-{Path(photo).stem}{target.suffix or '.png'}")
-    plt = _pyplot()
+    plt = pyplot()
     h, w = panels[0][0].shape[1:]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4 * h / w + 0.5), squeeze=False)
     for ax, (image, title) in zip(axes[0], panels):

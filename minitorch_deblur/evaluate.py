@@ -17,7 +17,7 @@ from .checkpoint import checkpoint_meta, load_model
 from .data.degrade import KINDS
 from .data.root import DataError, error_line
 from .models import CLASSIFIERS
-from .restoration import Scores, load_test_set, score_model
+from .imaging.restoration import Scores, load_test_set, score_model
 
 PROG = "python -m minitorch_deblur.evaluate"
 

@@ -22,7 +22,7 @@ from . import functional as F
 from .autograd import Tensor, no_grad
 from .backend import resolve_device, to_device
 from .checkpoint import load_model
-from .digits import Digit, preprocess, read_photo
+from .imaging.digits import Digit, preprocess, read_photo
 
 PRETRAINED = Path(__file__).parent / "pretrained" / "cnn_mnist.npz"
 MAKE_PRETRAINED = ("python -m minitorch_deblur.train cnn --epochs 10 --lr-step 4 --lr-gamma 0.3 --seed 0 "
@@ -90,9 +90,9 @@ def predict_files(paths: Sequence[str], model: Any, device: str = "cpu") -> Tupl
 
 def plot_predictions(predictions: Sequence[Prediction], path: Path) -> None:
     """One row per photo: the photo, the cleaned digit, the 28x28 input, and the 10 probabilities."""
-    from .plots import _pyplot  # noqa: PLC0415  (matplotlib is imported only here)
+    from .imaging.plots import pyplot  # noqa: PLC0415  (matplotlib is imported only here)
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(predictions), 4, figsize=(11, 2.6 * len(predictions)), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1, 1, 1.6]})
     for row, p in zip(axes, predictions):

@@ -67,7 +67,7 @@ def test_whole_model_gradcheck_in_float64(make):
 
 
 def test_summary_counts_flops_and_im2col_memory():
-    from minitorch_deblur.summary import summary
+    from minitorch_deblur.nn.summary import summary
 
     table = summary(Win5RB(), (1, 3, 32, 32))
     conv = next(line for line in table.splitlines() if line.startswith("correction.9 "))

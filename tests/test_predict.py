@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minitorch_deblur import checkpoint, digits, predict
+from minitorch_deblur import checkpoint, predict
+from minitorch_deblur.imaging import digits
 from minitorch_deblur.data import load_embedded_mnist
 from minitorch_deblur.models import MLP
 from minitorch_deblur.optim import Adam

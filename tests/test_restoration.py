@@ -11,8 +11,8 @@ from minitorch_deblur import Tensor, deblur, evaluate, train
 from minitorch_deblur.checkpoint import save_checkpoint
 from minitorch_deblur.models import CAE, SRCNN, Win5RB
 from minitorch_deblur.optim import SGD, ExponentialLR
-from minitorch_deblur.restoration import dihedral, restore_batches
-from minitorch_deblur.tiling import receptive_field, restore_image
+from minitorch_deblur.imaging.restoration import dihedral, restore_batches
+from minitorch_deblur.imaging.tiling import receptive_field, restore_image
 
 pytestmark = pytest.mark.lesson3
 
@@ -159,7 +159,7 @@ def _with_random_bn_stats(model, seed=0):
     # the shipped best recipe's 9-3-3-3-3-3-5 with reflect padding: 23x23 field
     (lambda **kw: SRCNN(residual=True, padding_mode="reflect", mapping_kernel=3, mapping_layers=5, **kw), 11, 1)])
 def test_tiled_output_equals_whole_image_output(model, halo, align):
-    from minitorch_deblur.tiling import bytes_per_pixel
+    from minitorch_deblur.imaging.tiling import bytes_per_pixel
 
     net = _with_random_bn_stats(model(generator=mt.Generator(0)))
     assert receptive_field(net) == (halo, align)
@@ -298,7 +298,7 @@ def test_conv2d_padding_mode_pads_the_input_first_as_pytorch_does():
 
 def test_a_model_with_instance_norm_runs_whole_or_in_blended_tiles():
     from minitorch_deblur.models.deblurgan import DeblurGAN
-    from minitorch_deblur.tiling import is_local
+    from minitorch_deblur.imaging.tiling import is_local
 
     class Identity(mt.nn.Module):   # flagged non-local by its (unused) instance norm: blending must be exact
         def __init__(self):
@@ -389,7 +389,7 @@ def test_each_shipped_model_restores_a_photo_offline(name, tmp_path, no_network)
 
 
 def test_a_test_crop_drawn_unblurred_is_left_out_of_the_scores(natural_images, monkeypatch):
-    from minitorch_deblur import restoration
+    from minitorch_deblur.imaging import restoration
     from minitorch_deblur.data import degrade
     from minitorch_deblur.data.images import from_uint8
 

@@ -9,7 +9,7 @@ from minitorch_deblur import train
 from minitorch_deblur.checkpoint import load_checkpoint, save_checkpoint
 from minitorch_deblur.models import CNN, MLP
 from minitorch_deblur.optim import Adam
-from minitorch_deblur.summary import summary
+from minitorch_deblur.nn.summary import summary
 
 pytestmark = pytest.mark.lesson1
 

@@ -98,7 +98,7 @@ class ClassifyTask:
         return {}
 
     def finish(self, model: Any, history: Dict[str, List[float]], run_dir: Path, data_source: str) -> str:
-        from ..plots import confusion_matrix, plot_confusion, plot_curves
+        from ..imaging.plots import confusion_matrix, plot_confusion, plot_curves
 
         name = self.args.model.upper()
         plot_curves(history, run_dir / "curves.png", f"{name} on {data_source}")

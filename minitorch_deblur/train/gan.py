@@ -27,7 +27,7 @@ from ..backend import Generator
 from ..models.deblurgan import DeblurGAN
 from ..models.vgg import VGG16Features
 from ..optim import Adam, clip_grad_norm_
-from ..restoration import load_test_set
+from ..imaging.restoration import load_test_set
 from .loop import Diverged, make_scheduler
 from .restore import RestoreTask
 
@@ -169,7 +169,7 @@ class GANTask(RestoreTask):
     def evaluate(self, model: Any) -> Dict[str, float]:
         record = super().evaluate(model)
         if getattr(self, "run_dir", None) is not None:   # a sample grid every epoch
-            from ..plots import plot_restoration_grid
+            from ..imaging.plots import plot_restoration_grid
 
             n = min(6, len(self.test.sharp))
             plot_restoration_grid(self.test.degraded[:n], self.restored[:n], self.test.sharp[:n],
@@ -181,7 +181,7 @@ class GANTask(RestoreTask):
     @staticmethod
     def plot_curves(history: Dict[str, List[float]], run_dir: Path, title: str) -> None:
         """curves.png: test MSE and PSNR (the G loss is no MSE, so it is left out); losses.png: each loss term."""
-        from ..plots import plot_loss_terms, plot_restoration_curves
+        from ..imaging.plots import plot_loss_terms, plot_restoration_curves
 
         plot_restoration_curves({k: v for k, v in history.items() if k != "train_loss"}, run_dir / "curves.png",
                                 title)

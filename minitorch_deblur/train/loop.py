@@ -36,7 +36,7 @@ from ..models import MODEL_OPTIONS, MODELS
 from ..nn import Module
 from ..nn.batchnorm_stats import update_bn
 from ..optim import Adam, CosineAnnealingLR, ExponentialLR, ExponentialMovingAverage, StepLR
-from ..summary import summary
+from ..nn.summary import summary
 
 
 SYNC_EVERY_ON_GPU = 50   # steps between reading the losses back from a GPU

@@ -18,7 +18,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import Generator
-from ..restoration import TEST_SEED, Scores, load_test_set, score_images, score_model
+from ..imaging.restoration import TEST_SEED, Scores, load_test_set, score_images, score_model
 
 VAL_SEED = TEST_SEED + 1
 
@@ -110,7 +110,7 @@ class RestoreTask:
         return {"task": "restore", "degradation": args.degradation, "images": self.counts}
 
     def finish(self, model: Any, history: Dict[str, List[float]], run_dir: Path, data_source: str) -> str:
-        from ..plots import plot_restoration_grid
+        from ..imaging.plots import plot_restoration_grid
 
         if not hasattr(self, "scores"):   # resumed with nothing left to train: score once
             self.evaluate(model)
@@ -131,7 +131,7 @@ class RestoreTask:
 
     @staticmethod
     def plot_curves(history: Dict[str, List[float]], run_dir: Path, title: str) -> None:
-        from ..plots import plot_restoration_curves
+        from ..imaging.plots import plot_restoration_curves
 
         plot_restoration_curves(history, run_dir / "curves.png", title)
 

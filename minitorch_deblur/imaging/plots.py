@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 
-def _pyplot():  # noqa: ANN202
+def pyplot():  # noqa: ANN202
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window, works on a machine without a screen
@@ -22,13 +22,13 @@ def save_figure(fig, path: Path, dpi: int = 100, tight: bool = True) -> Path:  #
         fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return Path(path)
 
 
 def plot_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
     """Two panels: train/test loss and train/test accuracy per epoch."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     loss_ax.plot(epochs, history["train_loss"], "o-", label="train")
@@ -51,7 +51,7 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int =
 
 
 def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[str] = ()) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     names = list(names) or [str(i) for i in range(len(counts))]
     fig, ax = plt.subplots(figsize=(6, 5.5))
     image = ax.imshow(np.log1p(counts), cmap="Blues")
@@ -67,7 +67,7 @@ def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[s
 
 def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
     """Two panels: train / validation / test MSE per epoch (log scale), and test PSNR beside the input's."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = np.arange(1, len(history["test_psnr"]) + 1)
     fig, (loss_ax, psnr_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for key, label, style in (("train_loss", "train", "o-"), ("val_loss", "validation", "s-"),
@@ -91,7 +91,7 @@ def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: 
 def plot_restoration_grid(degraded: np.ndarray, restored: np.ndarray, sharp: np.ndarray, degraded_psnr: Sequence[float],
                           restored_psnr: Sequence[float], path: Path, title: str) -> None:
     """Three rows (degraded | restored | sharp) of N images (N, C, H, W) in [0, 1], labelled with their PSNR."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(sharp)
     fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.2), squeeze=False)
     rows = ((degraded, "degraded", degraded_psnr), (restored, "restored", restored_psnr), (sharp, "sharp", None))
@@ -112,7 +112,7 @@ def plot_restoration_grid(degraded: np.ndarray, restored: np.ndarray, sharp: np.
 
 def plot_loss_terms(history: Dict[str, List[float]], path: Path, title: str) -> None:
     """One panel per training loss term (history keys 'train_<term>'), per epoch."""
-    plt = _pyplot()
+    plt = pyplot()
     keys = [k for k in history if k.startswith("train_")]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -127,9 +127,9 @@ def plot_side_by_side(columns: Sequence[Tuple[str, np.ndarray]], sharp: np.ndarr
                       dpi: int = 90) -> None:
     """One row per image, one column per method (name, (N, 3, H, W) in [0, 1]) and the sharp image last, each
     titled with its PSNR against ``sharp``: the same crops through every method (the GAN's loss ablation)."""
-    from .metrics import psnr
+    from ..metrics import psnr
 
-    plt = _pyplot()
+    plt = pyplot()
     columns = list(columns) + [("sharp", sharp)]
     n = len(sharp)
     fig, axes = plt.subplots(n, len(columns), figsize=(2.2 * len(columns), 2.4 * n), squeeze=False)

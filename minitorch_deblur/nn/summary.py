@@ -6,13 +6,13 @@ from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 
-from .autograd import Tensor, no_grad
+from ..autograd import Tensor, no_grad
 
 
 def layer_cost(module: Any, x_shape: Tuple[int, ...], out_shape: Tuple[int, ...], itemsize: int = 4) -> Tuple[int, int]:
     """(FLOPs of one forward pass, bytes of its im2col matrix): 2 per multiply-add of a conv, transposed conv or
     linear layer; the unfolded (C kh kw, N Ho Wo) columns of the reference convolution path."""
-    from . import nn
+    from .. import nn
 
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size

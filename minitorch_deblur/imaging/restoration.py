@@ -13,9 +13,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from .autograd import Tensor, no_grad
-from .backend import to_device
-from .metrics import psnr, ssim
+from ..autograd import Tensor, no_grad
+from ..backend import to_device
+from ..metrics import psnr, ssim
 
 TEST_SEED = 10_000          # degradations of every test set; training draws from the run's own --seed
 SUPER_RESOLUTION = ("bilinear", "bicubic")
@@ -110,15 +110,15 @@ def load_test_set(kind: str, data_dir: Optional[str] = None, limit: int = 0, all
     PSNR/SSIM) and, for the x4 degradations, 'bicubic' (the same low-resolution image upscaled bicubic: the classic
     super-resolution baseline).
     """
-    from .data import load_cifar10
-    from .data.degrade import degrade_test_set, resize_down_up
-    from .data.images import from_uint8
-    from .data.root import cache_dir
+    from ..data import load_cifar10
+    from ..data.degrade import degrade_test_set, resize_down_up
+    from ..data.images import from_uint8
+    from ..data.root import cache_dir
 
     if dataset == "cifar10":
         test = load_cifar10("test", data_dir, allow_partial=allow_partial)
     elif dataset == "natural-images":
-        from .data.natural import natural_image_crops
+        from ..data.natural import natural_image_crops
 
         test = natural_image_crops(count, size, "held-out", seed=TEST_SEED, data_dir=data_dir)
     else:

@@ -25,9 +25,9 @@ from typing import Any, Iterator, List, Tuple
 
 import numpy as np
 
-from . import nn
-from .autograd import Tensor, no_grad
-from .backend import to_device
+from .. import nn
+from ..autograd import Tensor, no_grad
+from ..backend import to_device
 
 MIN_TILE = 32   # below this the halo costs more than the core: a budget too small for it is exceeded, not obeyed
 
