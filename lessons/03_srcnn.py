@@ -16,7 +16,7 @@ What it shows
 4. The 64 learned 9x9 filters of the first layer (filters.png, with a colour bar) and the run's samples.png.
 Next: lesson 04 restores blur and noise with an autoencoder and a residual network.
 Exercises: python -m minitorch_deblur.exercise start --lesson 3.
-Files to read: models/srcnn.py, data/degrade.py, metrics.py, restoration.py, train/restore.py.
+Files to read: models/srcnn.py, data/degrade.py, metrics.py, imaging/restoration.py, train/restore.py.
 Tests that prove it: python -m pytest -m lesson3
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ What it shows
    upsampling a sharp image already costs PSNR, detail the decoder must re-invent.
 3. Win5-RB is residual: output = input + correction. With Keras's init its last batch norm (scale 1) adds
    unit-variance noise to the image at the start; with zero_init_residual it starts as the identity.
-4. Cost: FLOPs and im2col memory of each layer (summary.py): Win5-RB's 7x7 convs on 128 channels at full
+4. Cost: FLOPs and im2col memory of each layer (nn/summary.py): Win5-RB's 7x7 convs on 128 channels at full
    resolution are what make it slow; and batch norm's lagging running statistics (nn/batchnorm_stats.py).
 5. Both trained with python -m minitorch_deblur.train's loop; test MSE beside the course's 0.0028165 (CAE) and
    0.0022575 (Win5-RB), and compare.png: degraded | CAE | Win5-RB | sharp.

@@ -7,7 +7,7 @@
     python -m minitorch_deblur.deblur sharp.jpg --degrade --compare check.png   # blur it first, then restore
 
 Any size with bounded memory: the whole image while the model's measured forward memory fits ``--max-memory``,
-otherwise overlapping tiles whose output equals the whole-image output (tiling.py). RGB, grey, RGBA (alpha kept),
+otherwise overlapping tiles whose output equals the whole-image output (imaging/tiling.py). RGB, grey, RGBA (alpha kept),
 16-bit PNG and EXIF orientation are handled; the output keeps the input's size (times ``--upscale``) and mode.
 Outputs are written atomically and never over an input. A file that fails gets one line on stderr and the others
 still run. Exit status: 0 all restored, 1 some failed, 2 bad arguments or no model.

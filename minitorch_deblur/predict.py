@@ -3,7 +3,7 @@
     python -m minitorch_deblur.predict photo1.jpg photo2.png                 # the CNN shipped in the package
     python -m minitorch_deblur.predict --checkpoint runs/cnn-.../model.npz --show seen.png *.jpg
 
-Each photo is made into an MNIST-style 28x28 image (digits.py), then classified: one line per file,
+Each photo is made into an MNIST-style 28x28 image (imaging/digits.py), then classified: one line per file,
 ``photo.jpg: 7 (98.1%)``, then a summary. A missing file, a file that is not an image and a blank image each
 get a one-line message on stderr, and the other files are still classified. Exit status: 0 when at least one
 file was classified, 1 when none could be, 2 for bad arguments or a missing checkpoint.

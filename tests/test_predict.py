@@ -1,4 +1,4 @@
-"""Photos of digits -> MNIST inputs (digits.py), the predict command, and checkpoint stripping.
+"""Photos of digits -> MNIST inputs (imaging/digits.py), the predict command, and checkpoint stripping.
 
 The photos in tests/data/digits/ are real MNIST digits drawn as ink on paper by tests/data/make_digit_photos.py;
 sources.json says which digit of the embedded test subset each one shows.

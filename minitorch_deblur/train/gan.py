@@ -2,7 +2,7 @@
 
 Data: random ``--crop-size`` crops of the natural-images TRAIN photographs, drawn afresh every epoch
 (``--crops-per-epoch``), blurred on the fly with ``--degradation`` (the course: line motion blur 7-15 px); the test
-set is fixed, seeded crops of the HELD-OUT photographs, blurred once (restoration.py). Never the two mixed.
+set is fixed, seeded crops of the HELD-OUT photographs, blurred once (imaging/restoration.py). Never the two mixed.
 Losses (``--losses``): 'l1', 'l1+perceptual' or the course's 'l1+perceptual+adv':
     D: 0.5 * (MSE(D(x, y), 0.9) + MSE(D(x, G(x)), 0.1)), summed over the scales (LSGAN, soft targets)
     G: 1 * sum over scales MSE(D(x, G(x)), 0.9) + 0.01 * MSE(VGG(G(x)), VGG(y)) + 100 * mean |G(x) - y|
