@@ -23,6 +23,7 @@ import numpy as np
 from minitorch_deblur import deblur
 from minitorch_deblur.data.root import data_root
 from minitorch_deblur.metrics import psnr, ssim
+from minitorch_deblur.models.registry import REGISTRY
 from minitorch_deblur.imaging.photo_io import read_color_photo
 
 
@@ -112,7 +113,7 @@ def markdown(rows: Dict[str, Dict[str, float]], scales: List[float], tiling: str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(deblur.SHIPPED["deblurgan"]))
+    parser.add_argument("--checkpoint", default=str(REGISTRY["deblurgan"].shipped_path))
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.5, 0.25])
     parser.add_argument("--figure-scale", type=float, default=0.5, help="--scale of the no-ground-truth figure")
     parser.add_argument("--out", default="runs/real-eval", help="where the restored frames go")

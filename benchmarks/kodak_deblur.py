@@ -17,17 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from minitorch_deblur import deblur
 from minitorch_deblur.checkpoint import checkpoint_meta, load_model
 from minitorch_deblur.data.degrade import degrade_one
 from minitorch_deblur.data.root import data_root
 from minitorch_deblur.metrics import psnr, ssim
+from minitorch_deblur.models.registry import shipped
 from minitorch_deblur.imaging.photo_io import read_color_photo
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["win5rb", "cae"], choices=["srcnn", "cae", "win5rb"])
+    parser.add_argument("--models", nargs="+", default=["win5rb", "cae"], choices=sorted(shipped("restore")))
     parser.add_argument("--limit", type=int, default=0, help="the first N photos only (0: all 24)")
     parser.add_argument("--max-memory", type=float, default=8.0, help="GB, as deblur's option")
     parser.add_argument("--markdown", help="also write the table to this file")
@@ -35,11 +35,12 @@ def main() -> None:
     parser.add_argument("--figure-photo", default="23.png")
     args = parser.parse_args()
     photos = sorted((data_root() / "natural-images" / "kodak24").glob("*.png"))[: args.limit or None]
-    models = {name: load_model(deblur.SHIPPED[name]) for name in args.models}
+    files = shipped("restore")
+    models = {name: load_model(files[name]) for name in args.models}
     rows, shown = [], {}
     for photo in photos:
         sharp = read_color_photo(photo)[0]
-        kind = checkpoint_meta(deblur.SHIPPED[args.models[0]]).get("degradation", "gaussian_noise")
+        kind = checkpoint_meta(files[args.models[0]]).get("degradation", "gaussian_noise")
         degraded = np.clip(degrade_one(sharp, kind, np.random.default_rng(0)), 0, 1).astype(np.float32)
         row = {"photo": photo.name, "input": (psnr(degraded, sharp), ssim(degraded, sharp))}
         for name, model in models.items():

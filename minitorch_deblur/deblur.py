@@ -25,41 +25,13 @@ import numpy as np
 from .backend import resolve_device
 from .checkpoint import checkpoint_meta, load_model
 from .data.root import error_line
-from .models import RESTORATION
-from .imaging.photo_io import read_color_photo, save_atomically, to_pil
-from .predict import expand_paths
+from .imaging.photo_io import expand_paths, read_color_photo, save_atomically, to_pil
 from .imaging.restoration import self_ensemble
 from .imaging.tiling import restore_image
+from .models.registry import REGISTRY, names, shipped
 
 PROG = "python -m minitorch_deblur.deblur"
-PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "deblurgan"
-# how each shipped file was made (README, "Results"): train with the best recipe, then keep the weights only
-SHIPPED = {name: PRETRAINED_DIR / f"{name}.npz" for name in ("srcnn", "cae", "win5rb", "deblurgan")}
-
-
-# the shipped CAE and Win5-RB were trained longer than one run of the best recipe: each stage is a fresh cosine cycle
-# of the best recipe started from the previous stage's weights (train --init; README, "Results")
-LONGER = {"cae": ("--epochs 20 --lr 5e-4", "--epochs 15 --lr 3e-4", "--epochs 30 --lr 4e-4",
-                  "--epochs 24 --lr 4e-4 --ema 0.999"),
-          "win5rb": ("--epochs 20 --lr 5e-4", "--epochs 10 --lr 3e-4", "--epochs 24 --lr 3e-4 --batch-size 16",
-                     "--epochs 20 --lr 3e-4 --batch-size 16 --ema 0.999")}
-
-
-def make_command(name: str) -> str:
-    """The commands that made the shipped file (float16 for all but SRCNN: under 0.01 dB of difference, README; the
-    GAN keeps its generator only)."""
-    strip = ("" if name == "srcnn" else " --half") + (" --drop discriminator" if name == "deblurgan" else "")
-    train = f"python -m minitorch_deblur.train {name} --recipe best" + ("" if name == "deblurgan" else
-                                                                        " --allow-partial")
-    run = f"runs/{name}-best"
-    commands = [f"{train} --out {run}"]
-    for stage, options in enumerate(LONGER.get(name, ()), start=2):
-        commands.append(f"{train} --init {run}/model.npz {options} --out runs/{name}-best{stage}")
-        run = f"runs/{name}-best{stage}"
-    commands.append(f"python -m minitorch_deblur.checkpoint strip{strip} {run}/model.npz "
-                    f"minitorch_deblur/pretrained/{name}.npz")
-    return " && ".join(commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out-dir", help="write DIR/<input stem>.png for each photo (default: the current folder, "
                        "<stem>_<model>.png)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--model", choices=sorted(SHIPPED), help=f"a shipped model (default {DEFAULT_MODEL})")
+    which.add_argument("--model", choices=sorted(shipped("restore", "gan")), help=f"a shipped model (default {DEFAULT_MODEL})")
     which.add_argument("--checkpoint", help="a model.npz written by train")
     parser.add_argument("--upscale", type=int, default=1, help="super-resolution: bicubic x N first (srcnn: 4)")
     parser.add_argument("--degrade", action="store_true", help="first apply the model's own degradation to the "
@@ -93,16 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Tuple[Any, Dict[str, Any], str]:
     """(model, meta, name) from --checkpoint or the shipped --model; SystemExit(2) with one line if impossible."""
-    path = Path(args.checkpoint) if args.checkpoint else SHIPPED[args.model or DEFAULT_MODEL]
+    path = Path(args.checkpoint) if args.checkpoint else shipped("restore", "gan")[args.model or DEFAULT_MODEL]
     if not path.is_file():
-        how = (f"make it with: {make_command(args.model or DEFAULT_MODEL)}" if not args.checkpoint
+        how = (f"make it with: {REGISTRY[args.model or DEFAULT_MODEL].make_command()}" if not args.checkpoint
                else "pass the model.npz of a training run")
         raise SystemExit(_fail(f"no model at {path}; {how}"))
     try:
         meta = checkpoint_meta(path)
-        if meta.get("model") not in RESTORATION:
+        if meta.get("model") not in names("restore", "gan"):
             raise ValueError(f"{path} holds a {meta.get('model')!r} model, not a restoration model "
-                             f"({', '.join(RESTORATION)})")
+                             f"({', '.join(names('restore', 'gan'))})")
         return load_model(path, resolve_device(args.device)), meta, meta["model"]
     except (OSError, ValueError) as error:
         raise SystemExit(_fail(f"cannot load {path}: {error_line(error)}")) from None

@@ -15,9 +15,11 @@ from typing import Dict, List, Optional, Sequence
 from .backend import resolve_device
 from .checkpoint import checkpoint_meta, load_model
 from .data.degrade import KINDS
+from .data.mnist import load_mnist_splits
 from .data.root import DataError, error_line
-from .models import CLASSIFIERS
+from .imaging.classification import score_classifier
 from .imaging.restoration import Scores, load_test_set, score_model
+from .models.registry import REGISTRY
 
 PROG = "python -m minitorch_deblur.evaluate"
 
@@ -64,11 +66,8 @@ def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> L
 
 
 def evaluate_classifier(args: argparse.Namespace, meta: Dict, device: str) -> List[str]:
-    from .train.classify import evaluate, load_data
-
-    args.limit = args.limit or 0
-    _, test, source = load_data(args)
-    loss, accuracy, _, _ = evaluate(load_model(args.checkpoint, device), test, device, args.batch_size)
+    _, test, source = load_mnist_splits(args.data_dir, args.limit)
+    loss, accuracy, _, _ = score_classifier(load_model(args.checkpoint, device), test, device, args.batch_size)
     return [f"{meta['model']} ({args.checkpoint}) on {source}",
             f"test loss {loss:.4f}, accuracy {100 * accuracy:.2f}% ({len(test):,} images)"]
 
@@ -78,7 +77,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         meta = checkpoint_meta(args.checkpoint)
         device = resolve_device(args.device)
-        run = evaluate_classifier if meta.get("model") in CLASSIFIERS else evaluate_restoration
+        record = REGISTRY.get(meta.get("model"))
+        run = evaluate_classifier if record is not None and record.task == "classify" else evaluate_restoration
         print("\n".join(run(args, meta, device)))
     except (OSError, ValueError, DataError) as error:
         print(f"{PROG}: error: {error_line(error)}", file=sys.stderr)

@@ -23,11 +23,11 @@ from .autograd import Tensor, no_grad
 from .backend import resolve_device, to_device
 from .checkpoint import load_model
 from .imaging.digits import Digit, preprocess, read_photo
+from .imaging.photo_io import expand_paths
+from .models.registry import REGISTRY
 
-PRETRAINED = Path(__file__).parent / "pretrained" / "cnn_mnist.npz"
-MAKE_PRETRAINED = ("python -m minitorch_deblur.train cnn --epochs 10 --lr-step 4 --lr-gamma 0.3 --seed 0 "
-                   "--out runs/cnn-seed0 && python -m minitorch_deblur.checkpoint strip runs/cnn-seed0/model.npz "
-                   "minitorch_deblur/pretrained/cnn_mnist.npz")
+PRETRAINED = REGISTRY["cnn"].shipped_path
+MAKE_PRETRAINED = REGISTRY["cnn"].make_command()
 
 
 @dataclass
@@ -47,24 +47,6 @@ def classify(model: Any, images: np.ndarray, device: str = "cpu") -> np.ndarray:
     with no_grad():
         logits = model(Tensor(to_device(np.asarray(images, np.float32)[:, None], device)))
         return to_device(F.softmax(logits, dim=1).data, "cpu")
-
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
-def expand_paths(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """Files as given, and each folder replaced by the images directly inside it (sorted); plus one message per
-    folder that holds none."""
-    files, problems = [], []
-    for path in paths:
-        if Path(path).is_dir():
-            inside = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            files += inside
-            if not inside:
-                problems.append(f"{path}: a folder with no images in it ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        else:
-            files.append(path)
-    return files, problems
 
 
 def predict_files(paths: Sequence[str], model: Any, device: str = "cpu") -> Tuple[List[Prediction], List[str]]:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from minitorch_deblur import checkpoint, predict
+from minitorch_deblur.checkpoint.__main__ import main as strip_command
 from minitorch_deblur.imaging import digits
 from minitorch_deblur.data import load_embedded_mnist
 from minitorch_deblur.models import MLP
@@ -142,7 +143,7 @@ def test_cli_says_how_to_make_a_missing_checkpoint(monkeypatch, tmp_path, capsys
 # ------------------------------------------------------------------------------------------ checkpoints
 def test_strip_keeps_weights_and_meta_only(mlp_checkpoint, tmp_path, capsys):
     stripped = tmp_path / "pretrained" / "mlp.npz"
-    assert checkpoint.main(["strip", str(mlp_checkpoint), str(stripped)]) == 0
+    assert strip_command(["strip", str(mlp_checkpoint), str(stripped)]) == 0
     assert f"wrote {stripped}" in capsys.readouterr().out
     with np.load(stripped) as f:
         assert not [k for k in f.files if k.startswith("optim/")]

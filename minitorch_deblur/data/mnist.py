@@ -14,11 +14,11 @@ import gzip
 import io
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .loader import ArrayDataset
+from .loader import ArrayDataset, Subset
 from .root import ENV_DATA, DataError, MissingDataError, PathLike, dataset_dir, fetch_files, verify_file
 
 # name, official md5 of the .gz, size in bytes (the sums torchvision and the MNIST mirrors publish)
@@ -144,6 +144,24 @@ def load_embedded_mnist(split: str = "train") -> ArrayDataset:
     images, labels = _read_pair(EMBEDDED_DIR, EMBEDDED[split], f"embedded {split}")
     return ArrayDataset(images[:, None], labels, name=f"MNIST {split} (embedded subset)", classes=CLASSES)
 
+
+def load_mnist_splits(data_dir: Optional[PathLike] = None, limit: int = 0) -> Tuple[Any, Any, str]:
+    """(train, test, where they came from). Full MNIST when all four files are there; otherwise the embedded subset
+    for BOTH splits (never the embedded train set with the full test set), with one warning naming the files.
+    ``limit``: the first N images of each split (0: all)."""
+    folder = dataset_dir("mnist", data_dir)
+    try:
+        train, test = load_mnist("train", data_dir, fallback=False), load_mnist("test", data_dir, fallback=False)
+        source = f"MNIST from {folder}"
+    except MissingDataError:
+        train, test = load_embedded_mnist("train"), load_embedded_mnist("test")
+        missing = missing_files(folder, "train") + missing_files(folder, "test")
+        warn_once(f"warning: {', '.join(missing)} not in {folder} (and not downloadable): training and testing on "
+                  f"the embedded MNIST subset instead ({len(train):,} / {len(test):,} digits)")
+        source = "the embedded MNIST subset"
+    if limit:
+        train, test = (Subset(d, np.arange(min(limit, len(d)))) for d in (train, test))
+    return train, test, f"{source}: {len(train):,} train / {len(test):,} test images"
 
 def stratified_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """``per_class`` indices of each label 0..9, drawn without replacement with ``seed``, sorted."""

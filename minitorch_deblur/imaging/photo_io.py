@@ -3,7 +3,8 @@ written in the input's mode and bit depth, atomically.
 
 ``read_color_photo(path) -> (rgb float32 (3, H, W) in [0, 1], Photo)``: grey is repeated to 3 channels, alpha is
 kept aside, 16-bit values keep their precision. ``write_like(rgb, photo, path)`` turns the model's RGB output back:
-grey as the channel mean, alpha re-attached, 16-bit PNG for a 16-bit input.
+grey as the channel mean, alpha re-attached, 16-bit PNG for a 16-bit input. ``expand_paths`` turns the folders
+among the command line's paths into the images inside them.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -104,3 +105,21 @@ def save_atomically(image: Any, path: Path, **options: Any) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def expand_paths(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Files as given, and each folder replaced by the images directly inside it (sorted); plus one message per
+    folder that holds none."""
+    files, problems = [], []
+    for path in paths:
+        if Path(path).is_dir():
+            inside = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files += inside
+            if not inside:
+                problems.append(f"{path}: a folder with no images in it ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        else:
+            files.append(path)
+    return files, problems

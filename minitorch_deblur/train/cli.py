@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import json
 import math
@@ -9,60 +10,33 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, NoReturn, Optional, Sequence
+from typing import Dict, NoReturn, Optional, Sequence, Tuple, Type
 
 from ..backend import reuse_freed_memory
+from ..checkpoint import checkpoint_meta
 from ..data.degrade import KINDS
 from ..data.root import DataError, error_line
-from ..models import CLASSIFIERS, MODEL_OPTIONS, MODELS, RESTORATION
+from ..models.registry import REGISTRY, names
+from .classify import ClassifyTask
+from .config import COMMON, RECIPE_KEYS, RUN_DEFAULTS, TrainConfig
+from .gan import GANTask
+from .loop import fit
+from .restore import RestoreTask
+from .task import Task
 
 PROG = "python -m minitorch_deblur.train"
+TASKS: Dict[str, Type[Task]] = {"classify": ClassifyTask, "restore": RestoreTask, "gan": GANTask}
 
-# Every option a recipe sets, with the value it has unless a recipe or the command line says otherwise.
-COMMON: Dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "lr_schedule": "step", "lr_step": 0,
-                          "lr_gamma": 0.1, "degradation": None, "train_images": 0, "val_fraction": 0.0,
-                          "augment": False, "natural_crops": 0, "residual": False, "padding_mode": "zeros",
-                          "mapping_kernel": 1, "mapping_layers": 1, "zero_init_residual": False, "paper": False,
-                          "precise_bn": 0, "ema": 0.0, "loss": "mse",
-                          "losses": "l1+perceptual+adv", "crop_size": 96, "crops_per_epoch": 5000,
-                          "upsample": "transpose", "l1_warmup": 0, "dropout": 0.5}
-_COURSE_B = {"epochs": 20, "batch_size": 32, "degradation": "gaussian_noise", "val_fraction": 0.1}
-RECIPES: Dict[str, Dict[str, Dict[str, Any]]] = {
-    # course: what the course ran (../shared/REFERENCE.md); best: the best recipe measured here (README results)
-    "mlp": {"course": {}, "best": {"epochs": 10, "lr_step": 4, "lr_gamma": 0.3}},
-    "cnn": {"course": {}, "best": {"epochs": 10, "lr_step": 4, "lr_gamma": 0.3}},
-    "srcnn": {"course": {"epochs": 100, "degradation": "bilinear", "train_images": 5000},
-              "best": {"epochs": 80, "degradation": "bilinear", "train_images": 5000, "residual": True,
-                       "padding_mode": "reflect", "batch_size": 16, "lr_schedule": "cosine", "mapping_kernel": 3,
-                       "mapping_layers": 5}},
-    "cae": {"course": _COURSE_B, "best": {**_COURSE_B, "batch_size": 16, "augment": True, "lr_schedule": "cosine",
-                                          "precise_bn": 50}},
-    "win5rb": {"course": {**_COURSE_B, "lr_schedule": "exp", "lr_step": 5, "lr_gamma": math.exp(-0.5)},
-               "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine",
-                        "precise_bn": 50}},
-}
-# course A week 4; best: the CPU recipe (about 75 minutes on 1 core; README): 22 epochs of 1,600 new crops (4,400
-# steps of 8), the first 20 on L1 alone (a quarter of a GAN step's cost), then 2 with all three terms; a residual
-# U-Net that starts as the identity, resize-conv upsampling, lr 2e-4 cosine (1e-3 was worse after 2 epochs), and
-# 'shake' blur (lines of 1-25 px or camera-shake trajectories): trained on the course's 7-15 px lines alone, the
-# U-Net smoothed weakly blurred real frames (README)
-_GAN = {"batch_size": 32, "lr": 1e-4, "degradation": "motion"}
-RECIPES["deblurgan"] = {"course": {**_GAN, "epochs": 100, "lr_step": 50, "lr_gamma": 0.5},
-                        "best": {**_GAN, "epochs": 22, "batch_size": 8, "lr": 2e-4, "lr_schedule": "cosine",
-                                 "crops_per_epoch": 1600, "l1_warmup": 20, "residual": True, "upsample": "resize",
-                                 "degradation": "shake"}}
-CIFAR_RESTORERS = ("srcnn", "cae", "win5rb")
-OPTION_SCOPE = {  # options that only some models take (the model options come from models.MODEL_OPTIONS)
-    "degradation": tuple(RESTORATION), "allow_partial": CIFAR_RESTORERS,
-    **{k: CIFAR_RESTORERS for k in ("train_images", "val_fraction", "augment", "natural_crops", "loss")},
-    **{k: ("deblurgan",) for k in ("losses", "crop_size", "crops_per_epoch", "l1_warmup")},
-    "ema": tuple(m for m in MODELS if m != "deblurgan"),
-    **{k: tuple(m for m, keys in MODEL_OPTIONS.items() if k in keys)
-       for k in dict.fromkeys(k for keys in MODEL_OPTIONS.values() for k in keys)},
-}
-RUN_DEFAULTS = {"recipe": "course", "seed": 0, "limit": 0, "init": ""}   # options outside the recipes, with their defaults
-# fixed for a run's lifetime (all but epochs): --resume refuses a value given for one of them that differs
-RECIPE_KEYS = ("model",) + tuple(RUN_DEFAULTS) + tuple(k for k in COMMON if k != "epochs")
+
+def accepted(model: str) -> Tuple[str, ...]:
+    """The options ``model`` takes beyond the common ones: its task's and its own model options (the registry)."""
+    record = REGISTRY[model]
+    return TASKS[record.task].options + record.options
+
+
+def scoped() -> Tuple[str, ...]:
+    """The options that only some models take."""
+    return tuple(dict.fromkeys(k for name in REGISTRY for k in accepted(name)))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,14 +52,14 @@ class UserError(Exception):
 
 def _recipe_help(key: str) -> str:
     """'course: mlp 5, cnn 5, srcnn 100, ...' for one option, from the recipe table."""
-    return ", ".join(f"{m} {RECIPES[m]['course'].get(key, COMMON[key])}" for m in RECIPES)
+    return ", ".join(f"{m} {r.recipes['course'].get(key, COMMON[key])}" for m, r in REGISTRY.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG, description="Train a course model on the CPU or a GPU. Options left out come from --recipe.",
-        epilog="models: " + "; ".join(f"{name} ({MODELS[name].__doc__.splitlines()[0]})" for name in MODELS))
-    parser.add_argument("model", help="which model: " + ", ".join(MODELS))
+        epilog="models: " + "; ".join(f"{n} ({r.cls.__doc__.splitlines()[0]})" for n, r in REGISTRY.items()))
+    parser.add_argument("model", help="which model: " + ", ".join(REGISTRY))
     parser.add_argument("--recipe", choices=["course", "best"],
                         help="course: what the course ran (default); best: the best recipe measured here")
     parser.add_argument("--epochs", type=int, help=f"epochs to train (course: {_recipe_help('epochs')})")
@@ -104,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "course's); pair it with --precise-bn (not deblurgan)")
     parser.add_argument("--seed", type=int, help="seed (default 0) for initialisation, shuffling, dropout and the "
                         "training degradations")
-    restoration = parser.add_argument_group("restoration models (srcnn, cae, win5rb)")
+    restoration = parser.add_argument_group(f"restoration models ({', '.join(names('restore'))})")
     restoration.add_argument("--degradation", choices=KINDS, help="course: srcnn bilinear (x4 down and up, "
                              "through PIL), cae and win5rb gaussian_noise (5x5 blur, sigma U[1,4), + 0.02 N(0,1))")
     restoration.add_argument("--loss", choices=["mse", "psnr"], help="mse (the course's) or psnr: each image's "
@@ -117,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="random flips and 90-degree rotations of the training images")
     restoration.add_argument("--natural-crops", type=int, help="add N crops of the natural-images TRAIN "
                              "photographs to the training set (0: none)")
-    gan = parser.add_argument_group("the GAN (deblurgan)")
+    gan = parser.add_argument_group(f"the GAN ({', '.join(names('gan'))})")
     gan.add_argument("--losses", choices=["l1", "l1+perceptual", "l1+perceptual+adv"],
                      help="the generator's loss terms (course: l1+perceptual+adv), for the ablation")
     gan.add_argument("--crop-size", type=int, help="training and test crops of natural-images (course: 96)")
@@ -161,29 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Parse, then fill every option left out from the model's recipe; ``args.explicit`` names those given."""
+def parse_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
+    """Parse, then fill every option left out from the model's recipe; ``explicit`` names those given."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.model not in MODELS:
-        parser.error(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
-    args.explicit = sorted(k for k in {**RUN_DEFAULTS, **COMMON} if getattr(args, k) is not None)
+    if args.model not in REGISTRY:
+        parser.error(f"unknown model {args.model!r}; choose one of: {', '.join(REGISTRY)}")
+    args.explicit = tuple(sorted(k for k in {**RUN_DEFAULTS, **COMMON} if getattr(args, k) is not None))
     for key, value in RUN_DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    for key in args.explicit + (["allow_partial"] if args.allow_partial else []):
-        if key in OPTION_SCOPE and args.model not in OPTION_SCOPE[key]:
-            parser.error(f"--{key.replace('_', '-')} applies to {', '.join(OPTION_SCOPE[key])}, not {args.model}")
-    if args.recipe not in RECIPES[args.model]:
+    for key in args.explicit + (("allow_partial",) if args.allow_partial else ()):
+        if key in scoped() and key not in accepted(args.model):
+            takers = [name for name in REGISTRY if key in accepted(name)]
+            parser.error(f"--{key.replace('_', '-')} applies to {', '.join(takers)}, not {args.model}")
+    recipes = REGISTRY[args.model].recipes
+    if args.recipe not in recipes:
         parser.error(f"no {args.recipe} recipe has been measured for {args.model} yet; use --recipe course")
-    recipe = {**COMMON, **RECIPES[args.model][args.recipe]}
-    for key, value in recipe.items():
+    for key, value in {**COMMON, **recipes[args.recipe]}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     problem = _bad_option(args)
     if problem:
         parser.error(problem)
-    return args
+    return TrainConfig(**vars(args))
 
 
 OPTION_RULES = (  # (option, holds for a value that can train, what it must be)
@@ -213,47 +188,44 @@ def _bad_option(args: argparse.Namespace) -> str:
     return ""
 
 
-def _resumed_recipe(args: argparse.Namespace) -> Path:
-    """Load the recipe of the run that --resume names into args; refuse options that contradict it."""
-    run_dir = Path(args.resume)
+def _resumed_recipe(config: TrainConfig) -> TrainConfig:
+    """The recipe of the run that --resume names; refuse options that contradict it."""
+    run_dir = Path(config.resume)
     if not (run_dir / "metrics.json").is_file() or not (run_dir / "model.npz").is_file():
         raise UserError(f"--resume {run_dir}: no run there (it needs the metrics.json and model.npz that a training "
                         "run writes after its first epoch)")
     saved = json.loads((run_dir / "metrics.json").read_text())["args"]
-    clashes = [f"--{key.replace('_', '-')} {getattr(args, key)} (the run has {saved[key]})" for key in RECIPE_KEYS
-               if key in saved and getattr(args, key) != saved[key]
-               and (key == "model" or key in args.explicit)]
+    clashes = [f"--{key.replace('_', '-')} {getattr(config, key)} (the run has {saved[key]})" for key in RECIPE_KEYS
+               if key in saved and getattr(config, key) != saved[key]
+               and (key == "model" or key in config.explicit)]
     if clashes:
         raise UserError(f"--resume {run_dir} continues its own recipe; these options contradict it: "
                         f"{'; '.join(clashes)}. Drop them, or start a new run without --resume")
-    for key in RECIPE_KEYS:
-        setattr(args, key, saved.get(key, getattr(args, key)))
-    if "epochs" not in args.explicit and "epochs" in saved:   # not the default recipe's count: the run's own
-        args.epochs = saved["epochs"]
-    return run_dir
+    kept = {key: saved[key] for key in RECIPE_KEYS if key in saved}
+    if "epochs" not in config.explicit and "epochs" in saved:   # not the default recipe's count: the run's own
+        kept["epochs"] = saved["epochs"]
+    return dataclasses.replace(config, **kept)
 
 
-def _check_init(args: argparse.Namespace) -> None:
+def _check_init(config: TrainConfig) -> None:
     """--init must name a checkpoint of this model, built with the same model options as this run."""
-    from ..checkpoint import checkpoint_meta
-
-    meta = checkpoint_meta(args.init)
+    meta = checkpoint_meta(config.init)
     saved = meta.get("model_options", {})
-    wanted = {k: getattr(args, k) for k in MODEL_OPTIONS.get(args.model, ())}
+    wanted = {k: getattr(config, k) for k in REGISTRY[config.model].options}
     clashes = [f"{k} {saved[k]!r} (this run: {v!r})" for k, v in wanted.items() if k in saved and saved[k] != v]
-    if meta.get("model") != args.model or clashes:
-        raise UserError(f"--init {args.init} holds a {meta.get('model')!r} model"
-                        f"{' with ' + '; '.join(clashes) if clashes else ''}, not this run's {args.model!r}: give "
+    if meta.get("model") != config.model or clashes:
+        raise UserError(f"--init {config.init} holds a {meta.get('model')!r} model"
+                        f"{' with ' + '; '.join(clashes) if clashes else ''}, not this run's {config.model!r}: give "
                         "the model options of the run that wrote it")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The command: user errors become one line on stderr and exit 2 (``--debug`` shows the traceback)."""
-    args = parse_args(argv)
+    config = parse_args(argv)
     try:
-        return run(args)
+        return run(config)
     except (UserError, DataError, OSError) as error:
-        if args.debug:
+        if config.debug:
             raise
         if isinstance(error, OSError) and error.errno == errno.ENOSPC:
             message = f"the disk is full ({error.filename or 'while writing'}); the last finished epoch is saved"
@@ -263,26 +235,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
 
 
-def run(args: argparse.Namespace) -> int:
-    """Train into the run folder; a folder this call created is removed again if no epoch finished."""
-    from .classify import ClassifyTask
-    from .gan import GANTask
-    from .loop import fit
-    from .restore import RestoreTask
-
+def run(config: TrainConfig) -> int:
+    """Train into the run folder with the model's task; a folder this call created is removed again if no epoch
+    finished."""
     reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
-    if args.resume:
-        run_dir = _resumed_recipe(args)
+    if config.resume:
+        config = _resumed_recipe(config)
+        run_dir = Path(config.resume)
     else:
-        run_dir = Path(args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    args.recipe_keys = RECIPE_KEYS
-    if args.init and not args.resume:
-        _check_init(args)
+        run_dir = Path(config.out or f"runs/{config.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if config.init and not config.resume:
+        _check_init(config)
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        task = ClassifyTask() if args.model in CLASSIFIERS else GANTask() if args.model == "deblurgan" else RestoreTask()
-        return fit(task, args, run_dir)
+        return fit(TASKS[REGISTRY[config.model].task](config), config, run_dir)
     finally:
         if created and not (run_dir / "model.npz").exists():   # failed before its first epoch: leave nothing
             shutil.rmtree(run_dir, ignore_errors=True)

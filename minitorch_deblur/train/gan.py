@@ -14,22 +14,22 @@ with a message naming the term; the last good epoch stays saved.
 """
 from __future__ import annotations
 
-import argparse
 from collections import deque
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..backend import Generator
-from ..models.deblurgan import DeblurGAN
-from ..models.vgg import VGG16Features
-from ..optim import Adam, clip_grad_norm_
+from ..checkpoint import checkpoint_meta, load_checkpoint
 from ..imaging.restoration import load_test_set
-from .loop import Diverged, make_scheduler
+from ..models.vgg import VGG16Features
+from ..nn import Module
+from ..optim import Adam, clip_grad_norm_
 from .restore import RestoreTask
+from .task import Diverged, Update
 
 REAL, FAKE = 0.9, 0.1               # LSGAN targets of the course
 WEIGHTS = {"adversarial": 1.0, "perceptual": 0.01, "l1": 100.0}
@@ -51,55 +51,67 @@ def _lsgan(outputs: List[Tensor], target: float) -> Tensor:
 
 
 class GANTask(RestoreTask):
-    """The deblurring GAN: ``build`` makes G, D and their optimisers; ``update`` does the D step then the G step."""
+    """The deblurring GAN: G, D and an optimiser for each; ``update`` does the D step then the G step."""
 
     example_shape = (1, 3, 96, 96)
-    step = None
+    options = ("degradation", "losses", "crop_size", "crops_per_epoch", "l1_warmup")
+    shown = ("d_loss",)
 
-    def build(self, args: argparse.Namespace, generator: Generator) -> Tuple[Any, Any, Any, Dict[str, Any]]:
-        options = {"upsample": args.upsample, "residual": bool(args.residual), "dropout": float(args.dropout)}
-        model = DeblurGAN(**options, generator=generator)
-        optimizer = {"g": Adam(model.generator.parameters(), lr=args.lr, betas=(0.5, 0.999)),
-                     "d": Adam(model.discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))}
-        scheduler = {name: make_scheduler(opt, args) for name, opt in optimizer.items()}
-        return model, optimizer, scheduler, {**options, "discriminator": True}
+    def model_options(self) -> Dict[str, Any]:
+        return {"upsample": self.config.upsample, "residual": bool(self.config.residual),
+                "dropout": float(self.config.dropout), "discriminator": True}
 
-    def load(self, args: argparse.Namespace, device: str) -> str:
+    def optimizers(self, model: Any) -> Dict[str, Any]:
+        return {name: Adam(net.parameters(), lr=self.config.lr, betas=(0.5, 0.999))
+                for name, net in (("g", model.generator), ("d", model.discriminator))}
+
+    def init_from(self, path: str, model: Any) -> str:
+        """A file of the generator alone (the shipped one, ``strip --drop discriminator``) loads into G; D starts
+        afresh."""
+        if checkpoint_meta(path).get("model_options", {}).get("discriminator") is not False:
+            return super().init_from(path, model)
+        target = Module()
+        target.generator = model.generator
+        meta = load_checkpoint(path, target)
+        return (f"initialised from {path} (its weights after {meta.get('epoch', '?')} epochs; a fresh optimiser and "
+                "lr schedule; the discriminator starts afresh: the file holds the generator only)")
+
+    def load(self, device: str, run_dir: Path) -> str:
         from ..data.degrade import Degrader
         from ..data.natural import NaturalImages
 
-        self.args, self.device, self.val = args, device, None
-        self.photos = NaturalImages("train", args.data_dir)
-        count = args.limit or 240
-        self.test = load_test_set(args.degradation, args.data_dir, dataset="natural-images", size=args.crop_size,
+        config, self.device, self.val, self.run_dir = self.config, device, None, run_dir
+        self.photos = NaturalImages("train", config.data_dir)
+        count = config.limit or 240
+        self.test = load_test_set(config.degradation, config.data_dir, dataset="natural-images", size=config.crop_size,
                                   count=count)
-        self.degrader = Degrader(args.degradation, seed=args.seed)
-        self.vgg = VGG16Features().to(device) if "perceptual" in args.losses else None
-        self.terms = args.losses.split("+")
-        self.counts = {"train": args.crops_per_epoch, "validation": 0, "test": len(self.test.sharp)}
+        self.degrader = Degrader(config.degradation, seed=config.seed)
+        self.vgg = VGG16Features().to(device) if "perceptual" in config.losses else None
+        self.terms = config.losses.split("+")
+        self.counts = {"train": config.crops_per_epoch, "validation": 0, "test": len(self.test.sharp)}
         self._history: Dict[str, deque] = {"g": deque(maxlen=PATIENCE), "d_low": deque(maxlen=PATIENCE)}
-        return (f"natural-images TRAIN: {len(self.photos.files)} photos, {args.crops_per_epoch:,} new "
-                f"{args.crop_size}x{args.crop_size} crops per epoch / {self.test.source} (HELD-OUT photos); "
-                f"degradation {args.degradation}; losses {args.losses}")
+        return (f"natural-images TRAIN: {len(self.photos.files)} photos, {config.crops_per_epoch:,} new "
+                f"{config.crop_size}x{config.crop_size} crops per epoch / {self.test.source} (HELD-OUT photos); "
+                f"degradation {config.degradation}; losses {config.losses}")
 
     def batches(self, epoch: int) -> Any:
         from ..data import DataLoader
 
         self.epoch = epoch
-        crops = self.photos.crops(self.args.crops_per_epoch, self.args.crop_size, (self.args.seed, epoch))
-        loader = DataLoader(crops, batch_size=self.args.batch_size, shuffle=True, transform=self.degrader,
-                            device=self.device, generator=Generator([self.args.seed, epoch]))
+        crops = self.photos.crops(self.config.crops_per_epoch, self.config.crop_size, (self.config.seed, epoch))
+        loader = DataLoader(crops, batch_size=self.config.batch_size, shuffle=True, transform=self.degrader,
+                            device=self.device, generator=Generator([self.config.seed, epoch]))
         self.degrader.calls = (epoch - 1) * len(loader)
         return loader
 
     def update(self, model: Any, optimizer: Dict[str, Any], batch: Tuple[Any, Any], index: int,
-               last: Any) -> Tuple[Any, int, Dict[str, Any]]:
+               last_finite: Optional[float], check_now: bool) -> Update:
         """One D step then one G step. Returns the G loss and each term times n as device scalars: nothing here
-        waits for a GPU; ``check_update`` reads them when the loop does."""
+        waits for a GPU; ``check`` reads them when the loop does."""
         blurred, sharp = batch
         x, y = Tensor(blurred * 2 - 1), Tensor(sharp * 2 - 1)
         g, d = model.generator, model.discriminator
-        warm = self.epoch <= self.args.l1_warmup
+        warm = self.epoch <= self.config.l1_warmup
         fake = g(x)
         sums: Dict[str, Any] = {}
         n = len(sharp)
@@ -127,9 +139,9 @@ class GANTask(RestoreTask):
         g_loss.backward()
         clip_grad_norm_(g.parameters(), 1.0)
         optimizer["g"].step()
-        return g_loss.data, n, sums
+        return g_loss.data, True, n, sums
 
-    def check_update(self, index: int, value: float, n: int, sums: Dict[str, float], last: Any) -> None:
+    def check(self, index: int, value: float, n: int, sums: Dict[str, float], last: Optional[float]) -> None:
         """A non-finite term, a discriminator stuck near 0 or a generator far above its running median for
         PATIENCE steps raises ``Diverged`` naming it."""
         names = {"d_loss": "discriminator", "l1": "l1", "perceptual": "perceptual", "adversarial": "adversarial"}
@@ -155,10 +167,7 @@ class GANTask(RestoreTask):
                 raise Diverged(index, f"the discriminator loss has stayed below {D_STUCK:g} for {PATIENCE} steps "
                                       "(D wins; G gets no useful gradient): lower D's lr or warm up with L1", last)
 
-    update.shown = ("d_loss",)  # type: ignore[attr-defined]
-
-    @staticmethod
-    def describe(record: Dict[str, float]) -> str:
+    def describe(self, record: Dict[str, float]) -> str:
         terms = " ".join(f"{k[6:]} {record[k]:.4g}" for k in ("train_l1", "train_perceptual", "train_adversarial",
                                                               "train_d_loss") if k in record)
         gain = record["test_psnr"] - record["input_psnr"]
@@ -167,15 +176,15 @@ class GANTask(RestoreTask):
                 f"{record['test_ssim']:.3f}")
 
     def evaluate(self, model: Any) -> Dict[str, float]:
-        record = super().evaluate(model)
-        if getattr(self, "run_dir", None) is not None:   # a sample grid every epoch
-            from ..imaging.plots import plot_restoration_grid
+        """The restoration metrics, and a sample grid of this epoch in samples/."""
+        from ..imaging.plots import plot_restoration_grid
 
-            n = min(6, len(self.test.sharp))
-            plot_restoration_grid(self.test.degraded[:n], self.restored[:n], self.test.sharp[:n],
-                                  self.test.baselines["input"].psnr[:n], self.scores.psnr[:n],
-                                  Path(self.run_dir) / "samples" / f"epoch_{getattr(self, 'epoch', 0):03d}.png",
-                                  f"epoch {getattr(self, 'epoch', 0)}: blurred | restored | sharp (PSNR, MAX 1)")
+        record = super().evaluate(model)
+        n = min(6, len(self.test.sharp))
+        plot_restoration_grid(self.test.degraded[:n], self.restored[:n], self.test.sharp[:n],
+                              self.test.baselines["input"].psnr[:n], self.scores.psnr[:n],
+                              self.run_dir / "samples" / f"epoch_{self.epoch:03d}.png",
+                              f"epoch {self.epoch}: blurred | restored | sharp (PSNR, MAX 1)")
         return record
 
     @staticmethod
@@ -187,6 +196,6 @@ class GANTask(RestoreTask):
                                 title)
         plot_loss_terms(history, run_dir / "losses.png", title)
 
-    def meta(self, args: argparse.Namespace) -> Dict[str, Any]:
-        return {**super().meta(args), "test_set": "natural-images", "crop_size": args.crop_size,
-                "losses": args.losses}
+    def meta(self) -> Dict[str, Any]:
+        return {**super().meta(), "test_set": "natural-images", "crop_size": self.config.crop_size,
+                "losses": self.config.losses}

@@ -8,7 +8,6 @@ test set are degraded once with fixed seeds, so every epoch and every model is s
 """
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -19,6 +18,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..backend import Generator
 from ..imaging.restoration import TEST_SEED, Scores, load_test_set, score_images, score_model
+from .task import Task
 
 VAL_SEED = TEST_SEED + 1
 
@@ -32,58 +32,60 @@ def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-class RestoreTask:
+class RestoreTask(Task):
     """MSE (or -PSNR) between the model's output and the sharp image; validation MSE, test MSE, PSNR and SSIM each
     epoch, beside the degraded input's; curves, a sample grid and a per-image CSV at the end."""
 
     example_shape = (2, 3, 32, 32)
+    options = ("degradation", "allow_partial", "train_images", "val_fraction", "augment", "natural_crops", "loss",
+               "ema")
 
-    def load(self, args: argparse.Namespace, device: str) -> str:
+    def load(self, device: str, run_dir: Path) -> str:
         from ..data import ArrayDataset, DataLoader, load_cifar10
         from ..data.degrade import Degrader, degrade_test_set
         from ..data.images import from_uint8
 
-        self.args, self.device = args, device
-        train = load_cifar10("train", args.data_dir, allow_partial=args.allow_partial)
-        images = train.images[:args.train_images] if args.train_images else train.images
-        if args.limit:
-            images = images[:args.limit]
-        n_val = int(round(args.val_fraction * len(images)))
+        config, self.device = self.config, device
+        train = load_cifar10("train", config.data_dir, allow_partial=config.allow_partial)
+        images = train.images[:config.train_images] if config.train_images else train.images
+        if config.limit:
+            images = images[:config.limit]
+        n_val = int(round(config.val_fraction * len(images)))
         images, val = images[:len(images) - n_val], images[len(images) - n_val:]
-        self.test = load_test_set(args.degradation, args.data_dir, args.limit, args.allow_partial)
+        self.test = load_test_set(config.degradation, config.data_dir, config.limit, config.allow_partial)
         parts = [f"{train.name.split(' (')[0]}: {len(images):,} train"
                  + (f" + {n_val:,} validation" if n_val else "") + f" / {len(self.test.sharp):,} test images"
                  + (" (PARTIAL copy)" if "PARTIAL" in train.name else "")]
-        if args.natural_crops:
+        if config.natural_crops:
             from ..data.natural import natural_image_crops
 
-            crops = natural_image_crops(args.natural_crops, images.shape[-1], "train", args.seed, args.data_dir)
+            crops = natural_image_crops(config.natural_crops, images.shape[-1], "train", config.seed, config.data_dir)
             images = np.concatenate([images, crops.images])
-            parts.append(f"+ {args.natural_crops:,} natural-image crops (TRAIN folders)")
-        if args.augment:
+            parts.append(f"+ {config.natural_crops:,} natural-image crops (TRAIN folders)")
+        if config.augment:
             parts.append("+ flips/rotations")
         self.val = None
         if n_val:
-            self.val = (degrade_test_set(val, args.degradation, seed=VAL_SEED), from_uint8(val))
-        self.degrader = Degrader(args.degradation, seed=args.seed)
-        self.loader = DataLoader(ArrayDataset(images), batch_size=args.batch_size, shuffle=True,
+            self.val = (degrade_test_set(val, config.degradation, seed=VAL_SEED), from_uint8(val))
+        self.degrader = Degrader(config.degradation, seed=config.seed)
+        self.loader = DataLoader(ArrayDataset(images), batch_size=config.batch_size, shuffle=True,
                                  transform=self._degrade, device=device)
         self.counts = {"train": len(images), "validation": n_val, "test": len(self.test.sharp)}
-        return f"{' '.join(parts)}; degradation {args.degradation}"
+        return f"{' '.join(parts)}; degradation {config.degradation}"
 
     def _degrade(self, sharp: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        if self.args.augment:
-            sharp = augment(sharp, np.random.default_rng((self.args.seed, self.degrader.calls, 7)))
+        if self.config.augment:
+            sharp = augment(sharp, np.random.default_rng((self.config.seed, self.degrader.calls, 7)))
         return self.degrader(sharp)
 
     def batches(self, epoch: int) -> Any:
-        self.loader.generator = Generator([self.args.seed, epoch])   # shuffling of this epoch
+        self.loader.generator = Generator([self.config.seed, epoch])   # shuffling of this epoch
         self.degrader.calls = (epoch - 1) * len(self.loader)          # degradations of this epoch, on resume too
         return self.loader
 
     def step(self, model: Any, batch: Tuple[Any, Any]) -> Tuple[Tensor, int, Dict[str, Any]]:
         degraded, sharp = batch
-        loss = F.psnr_loss if self.args.loss == "psnr" else F.mse_loss
+        loss = F.psnr_loss if self.config.loss == "psnr" else F.mse_loss
         return loss(model(Tensor(degraded)), Tensor(sharp)), len(sharp), {}
 
     def evaluate(self, model: Any) -> Dict[str, float]:
@@ -98,28 +100,25 @@ class RestoreTask:
         record["input_mse"] = float(self.test.baselines["input"].mse.mean())
         return record
 
-    @staticmethod
-    def describe(record: Dict[str, float]) -> str:
+    def describe(self, record: Dict[str, float]) -> str:
         val = f" val {record['val_loss']:.5f}" if "val_loss" in record else ""
         gain = record["test_psnr"] - record["input_psnr"]
         return (f"train loss {record['train_loss']:.5f}{val} | test mse {record['test_mse']:.5f} (input "
                 f"{record['input_mse']:.5f}) psnr {record['input_psnr']:.2f} -> {record['test_psnr']:.2f} dB "
                 f"({gain:+.2f}) ssim {record['input_ssim']:.3f} -> {record['test_ssim']:.3f}")
 
-    def meta(self, args: argparse.Namespace) -> Dict[str, Any]:
-        return {"task": "restore", "degradation": args.degradation, "images": self.counts}
+    def meta(self) -> Dict[str, Any]:
+        return {"task": "restore", "degradation": self.config.degradation, "images": self.counts}
 
     def finish(self, model: Any, history: Dict[str, List[float]], run_dir: Path, data_source: str) -> str:
         from ..imaging.plots import plot_restoration_grid
 
-        if not hasattr(self, "scores"):   # resumed with nothing left to train: score once
-            self.evaluate(model)
-        name = self.args.model.upper()
+        name = self.config.model.upper()
         self.plot_curves(history, run_dir, f"{name} on {data_source}")
         n = min(8, len(self.test.sharp))
         plot_restoration_grid(self.test.degraded[:n], self.restored[:n], self.test.sharp[:n],
                               self.test.baselines["input"].psnr[:n], self.scores.psnr[:n], run_dir / "samples.png",
-                              f"{name}, {self.args.degradation}: degraded | restored | sharp (PSNR, MAX 1)")
+                              f"{name}, {self.config.degradation}: degraded | restored | sharp (PSNR, MAX 1)")
         write_per_image_csv(run_dir / "per_image.csv", self.scores, self.test.baselines)
         final = {key: values[-1] for key, values in history.items()}
         return (f"test: psnr {final['input_psnr']:.2f} -> {final['test_psnr']:.2f} dB "
@@ -127,7 +126,6 @@ class RestoreTask:
                 f"{final['test_ssim']:.3f}, mse {final['test_mse']:.5f} (input {final['input_mse']:.5f}) over "
                 f"{len(self.test.sharp):,} images; wrote {run_dir}/model.npz, metrics.json, curves.png, samples.png, "
                 "per_image.csv")
-
 
     @staticmethod
     def plot_curves(history: Dict[str, List[float]], run_dir: Path, title: str) -> None:

@@ -4,7 +4,7 @@ The file is written to a temporary name in the same folder and moved into place 
 killed mid-write leaves the previous checkpoint intact, never a half-written file.
 
 ``strip_checkpoint`` keeps only the model weights and meta (what inference needs, a third of the size), and
-``load_model`` rebuilds the model named in meta['model']. As a command:
+``load_model`` rebuilds the model named in meta['model'] from its registry record. The command is __main__.py:
 
     python -m minitorch_deblur.checkpoint strip runs/cnn-seed0/model.npz minitorch_deblur/pretrained/cnn_mnist.npz
 """
@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .backend import to_device
-from .models import MODELS
+from ..backend import to_device
+from ..models.registry import REGISTRY
 
 PathLike = Union[str, Path]
 
@@ -72,7 +71,7 @@ def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
         for name, opt in _named(optimizer).items():
             optim_arrays, record["optimizer"][name] = _flatten_optimizer(opt.state_dict(), _prefix(name))
             arrays.update(optim_arrays)
-    if scheduler is not None:
+    if scheduler:
         record["scheduler"] = {name: sch.state_dict() for name, sch in _named(scheduler).items() if sch is not None}
     if average is not None:
         state = average.state_dict()
@@ -174,10 +173,10 @@ def load_model(path: PathLike, device: str = "cpu") -> Any:
     load its weights; eval mode."""
     meta = checkpoint_meta(path)
     name = meta.get("model")
-    if name not in MODELS:
-        raise ValueError(f"{path}: meta['model'] is {name!r}, not one of {', '.join(MODELS)}; was it written by "
+    if name not in REGISTRY:
+        raise ValueError(f"{path}: meta['model'] is {name!r}, not one of {', '.join(REGISTRY)}; was it written by "
                          "python -m minitorch_deblur.train?")
-    model = MODELS[name](**meta.get("model_options", {}))
+    model = REGISTRY[name].cls(**meta.get("model_options", {}))
     load_checkpoint(path, model)
     for key, value in model.state_dict().items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():
@@ -185,30 +184,3 @@ def load_model(path: PathLike, device: str = "cpu") -> Any:
                              "meaningless; it comes from a run that diverged: retrain with a lower --lr")
     return model.to(device).eval()
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m minitorch_deblur.checkpoint strip SRC DST``: keep the weights and meta only."""
-    import argparse  # noqa: PLC0415
-
-    parser = argparse.ArgumentParser(prog="python -m minitorch_deblur.checkpoint",
-                                     description="Tools for checkpoints. strip: keep only the model weights and "
-                                                 "meta of a training checkpoint (what inference needs).")
-    commands = parser.add_subparsers(dest="command", required=True)
-    strip = commands.add_parser("strip", help="write SRC's model weights and meta (no optimiser state) to DST")
-    strip.add_argument("src", help="a training checkpoint, e.g. runs/cnn-seed0/model.npz")
-    strip.add_argument("dst", help="where to write, e.g. minitorch_deblur/pretrained/cnn_mnist.npz")
-    strip.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
-    strip.add_argument("--drop", action="append", default=[], metavar="MODULE",
-                       help="leave out a module's weights (e.g. --drop discriminator for a GAN)")
-    args = parser.parse_args(argv)
-    try:
-        out = strip_checkpoint(args.src, args.dst, args.half, args.drop)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, from {Path(args.src).stat().st_size / 1e6:.1f} MB)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
