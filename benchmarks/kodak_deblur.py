@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minitorch_deblur import deblur
 from minitorch_deblur.checkpoint import checkpoint_meta, load_model
 from minitorch_deblur.data.degrade import degrade_one
 from minitorch_deblur.data.root import data_root

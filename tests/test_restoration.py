@@ -10,6 +10,7 @@ import minitorch_deblur as mt
 from minitorch_deblur import Tensor, deblur, evaluate, train
 from minitorch_deblur.checkpoint import save_checkpoint
 from minitorch_deblur.models import CAE, SRCNN, Win5RB
+from minitorch_deblur.models.registry import REGISTRY, shipped
 from minitorch_deblur.optim import SGD, ExponentialLR
 from minitorch_deblur.imaging.restoration import dihedral, restore_batches
 from minitorch_deblur.imaging.tiling import receptive_field, restore_image
@@ -280,7 +281,7 @@ def test_model_options_are_recorded_and_rebuilt(tmp_path):
     np.testing.assert_array_equal(load_model(path)(x).numpy(), model.eval()(x).numpy())
     identity = Win5RB(zero_init_residual=True, generator=mt.Generator(0)).eval()
     np.testing.assert_array_equal(identity(x).numpy(), x.numpy())
-    assert Path(deblur.SHIPPED["srcnn"]).parent.name == "pretrained"
+    assert Path(shipped()["srcnn"]).parent.name == "pretrained"
 
 
 def test_conv2d_padding_mode_pads_the_input_first_as_pytorch_does():
@@ -378,7 +379,7 @@ def test_strip_can_halve_the_weights_and_drop_a_gans_discriminator(tmp_path):
     assert not [k for k in np.load(g_only).files if "discriminator" in k]
 
 
-@pytest.mark.parametrize("name", sorted(deblur.SHIPPED))
+@pytest.mark.parametrize("name", sorted(shipped("restore", "gan")))
 def test_each_shipped_model_restores_a_photo_offline(name, tmp_path, no_network):
     photo = _photo(tmp_path / "in.png", "RGB", size=(24, 20))
     assert deblur.main([str(photo), "--model", name, "-o", str(tmp_path / "out.png")]) == 0
@@ -407,15 +408,15 @@ def test_a_test_crop_drawn_unblurred_is_left_out_of_the_scores(natural_images, m
 
 
 def test_the_make_command_of_a_shipped_file_chains_its_training_stages():
-    command = deblur.make_command("cae").split(" && ")
+    command = REGISTRY["cae"].make_command().split(" && ")
     assert command[0].endswith("--recipe best --allow-partial --out runs/cae-best")
     assert "--init runs/cae-best/model.npz --epochs 20 --lr 5e-4 --out runs/cae-best2" in command[1]
     assert "--init runs/cae-best2/model.npz" in command[2]
-    last = len(deblur.LONGER["cae"]) + 1
+    last = len(command) - 1
     assert "--init runs/cae-best4/model.npz --epochs 24 --lr 4e-4 --ema 0.999" in command[last - 1]
     assert command[-1] == (f"python -m minitorch_deblur.checkpoint strip --half runs/cae-best{last}/model.npz "
                            "minitorch_deblur/pretrained/cae.npz")
-    assert len(deblur.make_command("srcnn").split(" && ")) == 2
+    assert len(REGISTRY["srcnn"].make_command().split(" && ")) == 2
 
 
 def test_ema_saves_the_averaged_weights_and_resumes_exactly(cifar_partial, tmp_path):

@@ -202,7 +202,7 @@ def test_one_missing_mnist_file_is_named_once_and_both_splits_fall_back_together
 
 
 def test_reading_losses_every_few_steps_gives_the_same_epoch_and_names_the_bad_step():
-    import minitorch_deblur.functional as F
+    from minitorch_deblur.train.classify import ClassifyTask
     from minitorch_deblur.train.loop import Diverged, run_epoch
 
     class Bar:
@@ -211,19 +211,21 @@ def test_reading_losses_every_few_steps_gives_the_same_epoch_and_names_the_bad_s
 
     rng = np.random.default_rng(0)
     batches = [(rng.random((4, 784)).astype(np.float32), rng.integers(0, 10, 4)) for _ in range(7)]
-
-    def step(model, batch):
-        return F.cross_entropy(model(mt.tensor(batch[0])), batch[1]), 4, {}
+    task = ClassifyTask(train.TrainConfig("mlp"))
     results = []
     for sync_every in (1, 3):
         model = MLP(generator=mt.Generator(0))
-        results.append(run_epoch(model, Adam(model.parameters()), batches, step, Bar(), sync_every=sync_every))
+        results.append(run_epoch(task, model, {"": Adam(model.parameters())}, batches, Bar(), sync_every=sync_every))
     assert results[0]["loss"] == pytest.approx(results[1]["loss"], rel=1e-6)
+    assert results[0]["acc"] == pytest.approx(results[1]["acc"])
+
+    step = task.step
 
     def poisoned(model, batch, calls=[0]):   # noqa: B006 (a counter across calls)
         calls[0] += 1
         loss, n, sums = step(model, batch)
         return (loss * float("nan") if calls[0] == 5 else loss), n, sums
+    task.step = poisoned
     model = MLP(generator=mt.Generator(0))
     with pytest.raises(Diverged, match="step 5: the loss is nan"):
-        run_epoch(model, Adam(model.parameters()), batches, poisoned, Bar(), sync_every=3)
+        run_epoch(task, model, {"": Adam(model.parameters())}, batches, Bar(), sync_every=3)
