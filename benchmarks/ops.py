@@ -36,8 +36,8 @@ import numpy as np  # noqa: E402
 
 import minitorch_deblur as mt  # noqa: E402
 from minitorch_deblur.backend import reuse_freed_memory  # noqa: E402
-from minitorch_deblur.functional import conv_strided  # noqa: E402
-from minitorch_deblur.functional.conv import _fast_path, conv2d, conv_transpose2d  # noqa: E402
+from minitorch_deblur.functional.fast import conv_strided  # noqa: E402
+from minitorch_deblur.functional.fast.dispatch import choose_conv2d, conv2d, conv_transpose2d  # noqa: E402
 from minitorch_deblur.functional.norm import batch_norm, instance_norm  # noqa: E402
 from minitorch_deblur.functional.pool import avg_pool2d, max_pool2d, upsample_nearest2d  # noqa: E402
 
@@ -113,8 +113,8 @@ def conv_rows() -> List[tuple]:
         ho = (h + 2 * p - k) // s + 1
         gflop = 3 * 2 * n * o * c * k * k * ho * ho / 1e9
         shapes = [(n, c, h, h), (o, c, k, k), (o,)]
-        path = _fast_path((s, s), (o, c, k, k), (n, c, h, h), (p, p))
-        path = "im2col" if path is None else path or ("fold" if o < c else "unfold")
+        path = choose_conv2d((s, s), (o, c, k, k), (n, c, h, h), (p, p))
+        path = ("fold" if o < c else "unfold") if path == "shifted" else path
         if s != 1 and conv_strided.worthwhile(c, (s, s)):
             path = "space-to-depth"
         rows.append(("conv2d " + name, _ours(conv2d, shapes, stride=s, padding=p),

@@ -7,7 +7,7 @@ forward, and when any input needs a gradient records a ``Context`` node pointing
 sums the gradients that meet at a tensor, and reduces broadcast gradients to each input's shape, once, here,
 so no operator has to.
 
-The operator methods of ``Tensor`` (``+ - * / @ ** -x``, indexing, ``sum``, ``reshape``...) live with the
+The operator methods of ``Tensor`` (``+ - * / @ ** -x``, indexing, ``sum``, ``reshape``, ``astype``...) live with the
 operators in ``functional/`` and are attached by ``functional/tensor_methods.py``.
 """
 from __future__ import annotations
@@ -285,18 +285,6 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
         return Tensor(self.data)
-
-    def astype(self, dtype: Any) -> "Tensor":
-        """A differentiable dtype cast (float32 <-> float64)."""
-        from .functional.elementwise import cast
-
-        return cast(self, dtype)
-
-    def float(self) -> "Tensor":
-        return self.astype(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.astype(np.float64)
 
     # -- gradient bookkeeping
     def requires_grad_(self, flag: bool = True) -> "Tensor":

@@ -1,6 +1,7 @@
-"""Every conv2d path, forced in turn: the im2col reference, the shifted-run paths (unfold, fold) and the DFT path.
+"""Every conv2d path of the dispatcher (functional/fast/), forced in turn: im2col, the shifted-run paths (unfold,
+fold) and the DFT path, and the automatic choice.
 
-Each runs the op table's conv2d row (forward against the naive loops in float32 and float64, and a float64
+Each runs the op table's conv2d row through F.conv2d (forward against the naive loops in float32 and float64, and a float64
 gradient check), bigger kernels than the table draws, several batch chunks, and a bound on its memory. The
 automatic choice is checked on the course's layer shapes.
 """
@@ -13,15 +14,20 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+import dataclasses
+
 import minitorch_deblur as mt
-from minitorch_deblur.functional import conv_fft, conv_shifted, conv_strided
-from minitorch_deblur.functional.conv import _fast_path, conv2d, use_conv_path
+from minitorch_deblur.functional.fast import conv_fft, conv_pointwise, conv_shifted, conv_strided
+from minitorch_deblur.functional.fast.conv2d_fast import Conv2dFast
+from minitorch_deblur.functional.fast.conv_im2col import ConvTranspose2dFast
+from minitorch_deblur.functional.fast.dispatch import choose_conv2d, conv2d, conv_transpose2d, use_conv_path
 from minitorch_deblur.gradcheck import assert_gradcheck
 from minitorch_deblur.testing import op_table as T
 from minitorch_deblur.testing import reference as ref
 
-PATHS = ["im2col", "unfold", "fold", "fft"]
-CONV_ROW = next(r for r in T.ROWS if r.name == "conv2d")
+PATHS = ["auto", "im2col", "unfold", "fold", "fft"]
+CONV_ROW = dataclasses.replace(   # the op table's row (it grades conv.py's textbook conv2d) through the dispatcher
+    T.get("conv2d"), call=lambda c, x, w, b: conv2d(x, w, b, stride=c["stride"], padding=c["padding"]))
 pytestmark = pytest.mark.lesson2
 
 
@@ -57,7 +63,7 @@ def test_op_table_gradients_on_every_path(path: str) -> None:
     check()
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", PATHS[1:])
 @pytest.mark.parametrize("shape", [
     # n, c, o, h, w, kernel, padding: big kernels, 'same' and 'valid', non-square, padding >= kernel
     (2, 3, 5, 9, 8, (5, 5), (2, 2)), (2, 4, 2, 11, 11, (7, 7), (3, 3)), (1, 2, 3, 8, 10, (5, 3), (0, 1)),
@@ -103,18 +109,18 @@ def test_fast_paths_hold_no_kernel_sized_copy_of_the_batch(path: str, monkeypatc
 def test_automatic_choice_on_the_course_layers() -> None:
     def path(o: int, c: int, k: int, size: int, stride: int = 1) -> object:
         p = k // 2
-        return _fast_path((stride, stride), (o, c, k, k), (32, c, size, size), (p, p))
+        return choose_conv2d((stride, stride), (o, c, k, k), (32, c, size, size), (p, p))
     assert path(128, 128, 7, 32) == "fft"          # Win5-RB's wide 7x7 layers
     assert path(64, 32, 5, 32) == "fft"
-    assert path(3, 128, 7, 32) == ""               # few outputs: shifted runs, folded (choose -> 'fold')
+    assert path(3, 128, 7, 32) == "shifted"        # few outputs: shifted runs, folded (choose -> 'fold')
     assert conv_shifted.choose(128, 3) == "fold" and conv_shifted.choose(3, 64) == "unfold"
-    assert path(64, 3, 9, 32) == ""                # SRCNN's 9x9 from RGB
-    assert path(64, 64, 3, 96) == ""               # 3x3s and big images: shifted runs
-    assert path(128, 64, 4, 48, stride=2) is None  # strided: no stride-1 path; conv2d() decides on its own:
+    assert path(64, 3, 9, 32) == "shifted"         # SRCNN's 9x9 from RGB
+    assert path(64, 64, 3, 96) == "shifted"        # 3x3s and big images: shifted runs
+    assert path(128, 64, 4, 48, stride=2) == "im2col"   # strided: conv2d() first tries space-to-depth:
     assert conv_strided.worthwhile(64, (2, 2))     # few channels: space-to-depth phases (U-Net enc2, PatchGAN)
     assert not conv_strided.worthwhile(128, (2, 2)) and not conv_strided.worthwhile(3, (1, 1))
     with use_conv_path("im2col"):
-        assert path(128, 128, 7, 32) is None
+        assert path(128, 128, 7, 32) == "im2col"
 
 
 def test_unknown_path_is_refused() -> None:
@@ -127,8 +133,9 @@ def test_pointwise_1x1_path_matches_the_loops() -> None:
     """1x1 kernels without padding take the batched-GEMM path automatically (SRCNN's middle layer)."""
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((3, 5, 4, 6)), rng.standard_normal((7, 5, 1, 1)), rng.standard_normal(7)
-    assert _fast_path((1, 1), w.shape, x.shape, (0, 0)) == "pointwise"
-    assert _fast_path((1, 1), w.shape, x.shape, (1, 1)) == ""          # padded: shifted runs
+    assert choose_conv2d((1, 1), w.shape, x.shape, (0, 0)) == "pointwise"
+    assert choose_conv2d((1, 1), w.shape, x.shape, (1, 1)) == "shifted"   # padded: shifted runs
+    assert conv_pointwise.worthwhile((1, 1), (0, 0)) and not conv_pointwise.worthwhile((1, 1), (1, 0))
     np.testing.assert_allclose(conv2d(x, w, b).numpy(), ref.conv2d(x, w, b, 1, 0), rtol=1e-10, atol=1e-10)
     assert_gradcheck(lambda *t: conv2d(*t), [x, w, b], name="conv2d[pointwise]")
 
@@ -149,3 +156,34 @@ def test_strided_space_to_depth_matches_the_loops(path: str, shape: tuple) -> No
         np.testing.assert_allclose(y.numpy(), ref.conv2d(x, wt, b, stride, padding), rtol=1e-10, atol=1e-10)
         assert_gradcheck(lambda *t: conv2d(*t, stride=stride, padding=padding), [x, wt, b],
                          name=f"conv2d[space-to-depth, {path}] {shape}")
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "pointwise", "fft", "shifted", "unfold", "fold"])
+def test_conv2d_fast_equals_the_textbook_conv2d(algorithm: str) -> None:
+    """Each algorithm of Conv2dFast, applied directly, against conv.py's Conv2d: values and every gradient."""
+    from minitorch_deblur.functional import conv as textbook
+
+    rng = np.random.default_rng(3)
+    k, p = (1, 0) if algorithm == "pointwise" else (3, 1)
+    x, w, b = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, k, k)), rng.standard_normal(4)
+    grads = []
+    for fn in (lambda *t: textbook.conv2d(*t, padding=p), lambda *t: Conv2dFast.apply(*t, padding=p,
+                                                                                      algorithm=algorithm)):
+        ts = [mt.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = fn(*ts)
+        y.backward(np.cos(np.arange(y.numpy().size)).reshape(y.shape))
+        grads.append([y.numpy()] + [t.grad for t in ts])
+    for mine, want in zip(*grads):
+        np.testing.assert_allclose(mine, want, rtol=1e-10, atol=1e-10)
+
+
+def test_conv_transpose2d_fast_equals_the_textbook_one() -> None:
+    from minitorch_deblur.functional import conv as textbook
+
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 2, 4, 4)), rng.standard_normal(2)
+    y = conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1)
+    assert y.shape == (2, 2, 9, 11)
+    np.testing.assert_allclose(y.numpy(), textbook.conv_transpose2d(x, w, b, 2, 1, 1).numpy(), rtol=1e-12)
+    assert_gradcheck(lambda *t: ConvTranspose2dFast.apply(*t, stride=2, padding=1), [x, w, b],
+                     name="conv_transpose2d[fast]")

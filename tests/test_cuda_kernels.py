@@ -1,4 +1,4 @@
-"""The CuPy kernels (functional/cuda_kernels.py): their gather arithmetic, written out in NumPy one output element
+"""The CuPy kernels (functional/fast/cuda_kernels.py): their gather arithmetic, written out in NumPy one output element
 at a time exactly as each CUDA thread does it, equals the NumPy path on the CPU; on a GPU the kernels themselves
 are compared with the NumPy path (skipped without CuPy and a device)."""
 import numpy as np
@@ -7,8 +7,9 @@ import pytest
 import minitorch_deblur.functional as F
 from minitorch_deblur import Tensor
 from minitorch_deblur.backend import gpu_available, to_device
-from minitorch_deblur.functional import cuda_kernels as K
-from minitorch_deblur.functional.conv import col2im, im2col, out_size
+from minitorch_deblur.functional.conv import out_size
+from minitorch_deblur.functional.fast import cuda_kernels as K
+from minitorch_deblur.functional.fast.conv_im2col import col2im, im2col   # conv.py's on NumPy, the kernels on CuPy
 
 pytestmark = pytest.mark.lesson2
 CASES = [((2, 3, 5, 6), (3, 3), (1, 1), (1, 1)), ((1, 2, 7, 5), (2, 3), (2, 1), (0, 1)),
@@ -158,25 +159,31 @@ def test_the_cuda_norm_statistics_equal_the_numpy_path(per_sample):
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky"])
-def test_the_fused_bias_activation_path_of_sequential_equals_the_plain_one(activation, monkeypatch):
+def test_a_fused_model_equals_the_plain_one(activation):
+    """fast/fusion.py's rewrite (what Module.to('cuda') applies), run on NumPy: values and every gradient."""
+    import copy
+
     from minitorch_deblur import nn
     from minitorch_deblur.backend import Generator
-    from minitorch_deblur.nn import container
+    from minitorch_deblur.functional.fast.fusion import fuse
 
     act = nn.ReLU() if activation == "relu" else nn.LeakyReLU(0.2)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, generator=Generator(0)), act,
-                        nn.Conv2d(4, 2, 3, padding=1, padding_mode="reflect", generator=Generator(1)), act)
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, generator=Generator(0)), act,
+                          nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect", generator=Generator(1)), act,
+                          nn.Sequential(nn.Conv2d(4, 2, 3, stride=2, padding=1, generator=Generator(2)), act))
+    fused = fuse(fuse(copy.deepcopy(plain)))   # twice: the second call changes nothing
+    fused_forward = [m for m in fused.modules() if "forward" in vars(m)]
+    assert len(fused_forward) == 4   # convs 0 and 4.0 and their activations; the reflect-padded conv is left as is
+    assert list(fused.state_dict()) == list(plain.state_dict())
     x = np.random.default_rng(5).standard_normal((2, 3, 6, 7))
     results = []
-    for fused in (False, True):
-        monkeypatch.setattr(container, "FUSE_ON_NUMPY", fused)
-        net.zero_grad()
+    for net in (plain, fused):
         t = Tensor(x, requires_grad=True)
         y = net(t)
         y.backward(np.cos(np.arange(y.data.size)).reshape(y.shape))
         results.append([y.data, t.grad] + [p.grad for p in net.parameters()])
-    for plain, fused in zip(*results):
-        np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)
+    for want, got in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 def test_the_bias_activation_kernels_hold_their_arithmetic():

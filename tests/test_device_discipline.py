@@ -12,7 +12,7 @@ CALL = re.compile(r"\bnp\.([a-z_][a-z0-9_.]*)\s*\(")
 
 # (file, code fragment of the line, why NumPy is right there)
 ALLOWED = [
-    ("functional/conv_fft.py", "np.", "the DFT matrices are built once on the host, cached, then moved to the "
+    ("functional/fast/conv_fft.py", "np.", "the DFT matrices are built once on the host, cached, then moved to the "
                                       "data's device with xp.asarray"),
     ("nn/conv.py", "np.empty(", "parameters are created on the CPU and moved with .to(device), as PyTorch's"),
     ("nn/linear.py", "np.empty(", "parameters are created on the CPU and moved with .to(device)"),

@@ -59,10 +59,10 @@ EXERCISES: List[Exercise] = [
              ("draw the mask from the generator you are given, so runs are reproducible",)),
     Exercise("im2col", 2, "functional/conv.py", ("im2col",), ("conv2d",),
              "column (n, i, j) holds the C x kh x kw window at (i s - p, j s - p) of image n: (C kh kw, N Ho Wo)",
-             ("graded through conv2d's reference path (use_conv_path('im2col')): y = W_rows @ im2col(x)",)),
+             ("graded through conv2d in the same file: y = W_rows @ im2col(x)",)),
     Exercise("col2im", 2, "functional/conv.py", ("col2im",), ("conv2d",),
              "the adjoint of im2col: add every column back into its window of the image (overlaps sum)",
-             ("graded through conv2d's input gradient on the reference path: dx = col2im(W_rows^T @ g)",)),
+             ("graded through conv2d's input gradient in the same file: dx = col2im(W_rows^T @ g)",)),
     Exercise("conv2d", 2, "functional/conv.py", _fb("Conv2d"), ("conv2d",),
              "y = W_rows @ im2col(x) + b; dW = g_rows @ im2col(x)^T; db = g summed over N, Ho, Wo; "
              "dx = col2im(W_rows^T @ g_rows)",

@@ -3,7 +3,7 @@
     import minitorch_deblur.functional as F
     y = F.relu(F.conv2d(x, w, b, stride=1, padding=1))
 """
-from .activation import bias_activation, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .dropout import dropout
 from .elementwise import (abs, add, cast, clamp, div, exp, log, maximum, minimum, mul, neg, pow, sqrt,  # noqa: A004
                           sub, where)
@@ -14,7 +14,8 @@ from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var  #
 from .shape import (broadcast_to, cat, concat, expand, flatten, gather, getitem, pad, permute, repeat, reshape,
                     squeeze, stack, transpose, unsqueeze)
 
-from .conv import col2im, conv2d, conv_transpose2d, im2col
+from .fast.dispatch import col2im, conv2d, conv_transpose2d, im2col, use_conv_path
+from .fast.fusion import bias_activation
 from .pool import avg_pool2d, max_pool2d, upsample_nearest2d
 from . import tensor_methods  # noqa: F401,E402  (attaches + - * / @ ** indexing sum ... to Tensor)
 

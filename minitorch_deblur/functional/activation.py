@@ -1,10 +1,8 @@
-"""Activations: relu leaky_relu sigmoid tanh softmax log_softmax, and bias_activation (bias add + relu / leaky relu
-fused, the GPU's fast path after a convolution)."""
+"""Activations: relu leaky_relu sigmoid tanh softmax log_softmax (the GPU's bias + activation fusion is in
+fast/fusion.py)."""
 from __future__ import annotations
 
 from typing import Any
-
-import numpy as np
 
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module
@@ -114,45 +112,6 @@ def log_softmax_array(x: Any, dim: int = -1) -> Any:
     xp = get_array_module(x)
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-
-
-class BiasActivation(Function):
-    """y = act(x + b[c]) with act(v) = v if v > 0 else a v (a = 0: ReLU; 0.2: the GAN's LeakyReLU), for (N, C, H, W) x
-    and (C,) b, in one pass: the fused form of a convolution's bias add and the activation after it.
-    dv = g if y > 0 else a g;  dx = dv;  db = sum of dv over (N, H, W).
-    On CuPy one kernel does each direction (cuda_kernels.py); on NumPy the same arithmetic in array operations."""
-
-    @staticmethod
-    def forward(ctx: Context, x: Any, bias: Any, negative_slope: float = 0.0) -> Any:
-        ctx.slope = negative_slope
-        xp = get_array_module(x)
-        if xp is not np:   # CuPy
-            from . import cuda_kernels
-
-            y = cuda_kernels.bias_activation(x, bias, negative_slope)
-        else:
-            v = x + bias.reshape(1, -1, *(1,) * (x.ndim - 2))
-            y = xp.where(v > 0, v, v * x.dtype.type(negative_slope))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple:
-        (y,) = ctx.saved
-        xp = get_array_module(grad)
-        if xp is not np:   # CuPy
-            from . import cuda_kernels
-
-            dv = cuda_kernels.activation_backward(grad, y, ctx.slope)
-        else:
-            dv = xp.where(y > 0, grad, grad * grad.dtype.type(ctx.slope))
-        db = dv.sum(axis=(0, *range(2, dv.ndim))) if ctx.needs_input_grad[1] else None
-        return dv, db
-
-
-def bias_activation(x: Any, bias: Any, negative_slope: float = 0.0) -> Tensor:
-    """act(x + bias) fused (see ``BiasActivation``): ReLU for slope 0, LeakyReLU otherwise."""
-    return BiasActivation.apply(x, bias, negative_slope=negative_slope)
 
 
 def relu(x: Any) -> Tensor:

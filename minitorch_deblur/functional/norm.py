@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-import numpy as np
-
 from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
-from . import cuda_kernels
+from .fast.dispatch import cuda_kernels_for
 
 
 class Normalize(Function):
@@ -30,8 +28,9 @@ class Normalize(Function):
                 momentum: float = 0.1) -> Any:
         xp = get_array_module(x)
         count = x.size // _reduced_size(x.shape, axes)
-        if xp is not np and x.ndim == 4 and axes in ((0, 2, 3), (2, 3)):   # CuPy: one pass (cuda_kernels.py)
-            mean, var = cuda_kernels.norm_stats(x, per_sample=axes == (2, 3))
+        gpu = cuda_kernels_for(x)
+        if gpu and x.ndim == 4 and axes in ((0, 2, 3), (2, 3)):   # CuPy: one pass (fast/cuda_kernels.py)
+            mean, var = gpu.norm_stats(x, per_sample=axes == (2, 3))
             x_hat = x - mean
         else:
             mean = _sum_over(x, axes) / x.dtype.type(count)

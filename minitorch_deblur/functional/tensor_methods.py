@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Tensor
 from . import activation as A
 from . import elementwise as E
@@ -60,6 +62,9 @@ Tensor.__iadd__, Tensor.__isub__, Tensor.__imul__, Tensor.__itruediv__ = I.add_,
 Tensor.__float__ = lambda self: float(self.item())   # one-element tensors only, as PyTorch (item() says otherwise)
 Tensor.__int__ = lambda self: int(self.item())
 Tensor.dim = lambda self: self.ndim
+Tensor.astype = E.cast                                # a differentiable dtype cast (float32 <-> float64)
+Tensor.float = lambda self: E.cast(self, np.float32)
+Tensor.double = lambda self: E.cast(self, np.float64)
 Tensor.clone = lambda self: E.mul(self, 1)            # a new array, gradients flow back through it
 Tensor.contiguous = lambda self: self                 # every array works as it is here
 Tensor.expand, Tensor.repeat, Tensor.gather = S.expand, S.repeat, S.gather

@@ -2,32 +2,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Iterable, Iterator, Union
 
-import numpy as np
-
-from ..autograd import array_of
-from ..backend import get_array_module
-from ..functional.activation import bias_activation
-from .activation import LeakyReLU, ReLU
-from .conv import Conv2d
 from .module import Module
-
-
-FUSE_ON_NUMPY = False   # tests set it to check the fused path against the plain one on the CPU
-
-
-def _fused_slope(modules: list, i: int) -> Optional[float]:
-    """The activation's negative slope when modules[i] is a Conv2d with a bias followed by ReLU / LeakyReLU (the
-    pair the GPU runs as one convolution and one fused bias + activation kernel); else None."""
-    if i + 1 >= len(modules) or not isinstance(modules[i], Conv2d) or modules[i].bias is None:
-        return None
-    after = modules[i + 1]
-    if type(after) is ReLU:
-        return 0.0
-    if type(after) is LeakyReLU:
-        return float(after.negative_slope)
-    return None
 
 
 def _index(n: int, idx: int, owner: str) -> int:
@@ -71,20 +48,8 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        modules = list(self._modules.values())
-        if not FUSE_ON_NUMPY and get_array_module(array_of(x)) is np:   # the CPU: each module in turn
-            for m in modules:
-                x = m(x)
-            return x
-        i = 0
-        while i < len(modules):
-            slope = _fused_slope(modules, i)
-            if slope is None:
-                x = modules[i](x)
-                i += 1
-            else:   # GPU fast path: the convolution without its bias, then bias + activation in one kernel
-                x = bias_activation(modules[i].forward(x, with_bias=False), modules[i].bias, slope)
-                i += 2
+        for module in self:
+            x = module(x)
         return x
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import Generator
-from ..functional.conv import conv2d, conv_transpose2d
+from ..functional import conv2d, conv_transpose2d
 from ..functional.shape import pad
 from . import init
 from .module import Module
@@ -80,15 +80,12 @@ class Conv2d(_ConvNd):
                          (out_channels, in_channels, kh, kw), generator)
         self.padding_mode = padding_mode
 
-    def forward(self, x: Tensor, with_bias: bool = True) -> Tensor:
-        """``with_bias=False``: the convolution alone (Sequential's GPU path adds the bias fused with the activation
-        that follows)."""
-        bias = self.bias if with_bias else None
+    def forward(self, x: Tensor) -> Tensor:
         if self.padding_mode == "zeros" or self.padding == (0, 0):
-            return conv2d(x, self.weight, bias, stride=self.stride, padding=self.padding)
+            return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
         ph, pw = self.padding   # 'reflect' / 'replicate': pad the input first (as PyTorch), then a valid conv
         x = pad(x, (pw, pw, ph, ph), mode=PADDING_MODES[self.padding_mode])
-        return conv2d(x, self.weight, bias, stride=self.stride)
+        return conv2d(x, self.weight, self.bias, stride=self.stride)
 
 
 class ConvTranspose2d(_ConvNd):

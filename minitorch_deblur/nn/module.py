@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd import Tensor, array_of, forget_grads
 from ..backend import device_of, get_array_module, shape_str, to_device
+from ..functional.fast.fusion import fuse
 from .parameter import Parameter
 
 
@@ -177,7 +178,8 @@ class Module:
 
     # ------------------------------------------------------------------------------------------ device
     def to(self, device: str) -> "Module":
-        """Move parameters (in place: the same Parameter objects, so an optimiser keeps working) and buffers."""
+        """Move parameters (in place: the same Parameter objects, so an optimiser keeps working) and buffers.
+        On a GPU, each Conv2d + ReLU / LeakyReLU pair then runs fused (functional/fast/fusion.py)."""
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
@@ -187,7 +189,7 @@ class Module:
             for name, b in m._buffers.items():
                 if b is not None:
                     m._buffers[name] = to_device(b, device)
-        return self
+        return fuse(self) if device != "cpu" else self
 
     def cpu(self) -> "Module":
         return self.to("cpu")

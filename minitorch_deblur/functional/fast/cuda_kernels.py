@@ -1,4 +1,5 @@
-"""CuPy kernels for the generic path's hot spots, chosen only when the data is on a GPU (never on NumPy).
+"""CuPy kernels for the generic path's hot spots, chosen by the dispatcher (dispatch.py) only when the data is on a
+GPU (never on NumPy).
 
 - ``im2col``: one thread per element of the (C kh kw, N Ho Wo) matrix reads its pixel (or the padding value).
 - ``col2im``: one thread per image pixel gathers the columns that cover it: no atomics, no kh*kw passes.
@@ -9,7 +10,7 @@
   (Chan et al.: M2 = sum M2_n + HW sum (mean_n - mean)^2). The generic path makes two passes (mean, then the
   centred squares).
 - ``bias_activation`` / ``activation_backward``: a convolution's bias add and the ReLU / LeakyReLU after it in one
-  pass (y = act(x + b[c])), and the activation's gradient in one pass.
+  pass (y = act(x + b[c])), and the activation's gradient in one pass (fusion.py).
 
 Each kernel is the same arithmetic as a NumPy gather written out in ``tests/test_cuda_kernels.py``, where that
 gather is checked against the NumPy path on the CPU; the CUDA text itself compiles and is compared with the NumPy

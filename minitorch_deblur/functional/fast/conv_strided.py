@@ -1,6 +1,6 @@
 """Strided convolution as a stride-1 convolution of the space-to-depth input: the fast path for stride > 1.
 
-Chosen by ``conv2d`` for strided convolutions of few input channels (``worthwhile``: the GAN's first 4x4
+Chosen by the dispatcher (dispatch.py) for strided convolutions of few input channels (``worthwhile``: the GAN's first 4x4
 stride-2 encoder and PatchGAN layers); the im2col reference serves the rest and is tested equal to this path.
 
 **Why.** With stride s, kernel row di = s*q + a reads only input rows of phase a (row index = a mod s). So split the
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from ..autograd import Tensor, as_tensor
-from .shape import getitem, pad, permute, reshape
+from ...autograd import Tensor, as_tensor
+from ..shape import getitem, pad, permute, reshape
 
 
 MAX_PHASE_CHANNELS = 256   # measured: 64 -> 128 at 48x48 gains 1.5x; 128 -> 256 at 24x24 loses 1.5x

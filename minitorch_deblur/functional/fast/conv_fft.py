@@ -1,6 +1,6 @@
 """Stride-1 convolution through the discrete Fourier transform: the fast path for big kernels.
 
-Chosen by ``conv2d`` for stride-1 convolutions with a kernel of at least 5x5 between layers of 16+ channels on small
+Chosen by the dispatcher (dispatch.py) for stride-1 convolutions with a kernel of at least 5x5 between layers of 16+ channels on small
 images (``worthwhile``: Win5-RB's 5x5 and 7x7 middle layers); tested equal to the im2col reference on every shape
 the op table draws.
 
@@ -33,7 +33,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..backend import get_array_module, to_device
+from ...backend import get_array_module, to_device
 
 MIN_KERNEL = 5      # 3x3: the transforms cost more than the flops they save
 MIN_CHANNELS = 16   # 3 -> 64 or 32 -> 3: the GEMM in space is small anyway, the transforms are not

@@ -1,7 +1,8 @@
 """Stride-1 convolution on shifted runs of a row-padded image: the fast path beside im2col.
 
-Chosen by ``conv2d`` for every stride-1 convolution (its forward, its input gradient and its weight gradient); the
-textbook ``im2col`` path in conv.py stays the reference, serves strides > 1, and is tested equal to this one.
+Chosen by the dispatcher (dispatch.py) for every stride-1 convolution that is neither 1x1 (conv_pointwise.py) nor big
+enough for the DFT (conv_fft.py): its forward, its input gradient and its weight gradient. The
+textbook im2col path in ../conv.py stays the reference and is tested equal to this one (tests/test_conv_paths.py).
 
 **Why.** ``im2col`` copies every window row separately: Wo numbers at a time, kh*kw*C times per output pixel, into a
 matrix kh*kw times larger than the image. For stride 1 the windows line up better. Pad each image by p on every
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from ..backend import get_array_module
+from ...backend import get_array_module
 
 CHUNK_BYTES = 16 << 20  # the largest temporary of one chunk of images (columns or GEMM output); fewer, bigger chunks
 #                          keep the fold's kh*kw Python-level adds per chunk cheap
@@ -170,30 +171,3 @@ def conv2d_shifted_weight_grad(x: Any, grad: Any, kernel: Tuple[int, int], paddi
     if algorithm == "unfold":
         return total.reshape(o, c, kh, kw)
     return xp.ascontiguousarray(total.reshape(c, o, kh, kw).transpose(1, 0, 2, 3))
-
-
-# ------------------------------------------------------------------------------------------------ 1x1 kernels
-def pointwise(kernel: Tuple[int, int], padding: Tuple[int, int]) -> bool:
-    """A 1x1 kernel without padding: a plain matrix product per image, no layout copy at all."""
-    return kernel == (1, 1) and padding == (0, 0)
-
-
-def conv2d_pointwise(x: Any, weight: Any, bias: Optional[Any]) -> Any:
-    """y[n] = W (O, C) @ x[n] (C, H*W): (N, C, H, W) -> (N, O, H, W) as one batched GEMM, already NCHW."""
-    n, c, h, w = x.shape
-    y = (weight.reshape(weight.shape[0], c) @ x.reshape(n, c, h * w)).reshape(n, -1, h, w)
-    if bias is not None:
-        y += bias.reshape(1, -1, 1, 1)
-    return y
-
-
-def conv2d_pointwise_grads(x: Optional[Any], weight: Optional[Any], grad: Any) -> Tuple[Optional[Any], Optional[Any]]:
-    """dx[n] = W.T @ dy[n] (when weight is given); dW = sum_n dy[n] @ x[n].T (when x is given)."""
-    n, o, h, w = grad.shape
-    g = grad.reshape(n, o, h * w)
-    dx = None if weight is None else (weight.reshape(o, -1).T @ g).reshape(n, -1, h, w)
-    dw = None
-    if x is not None:
-        c = x.shape[1]
-        dw = (g @ x.reshape(n, c, h * w).transpose(0, 2, 1)).sum(axis=0).reshape(o, c, 1, 1)
-    return dx, dw

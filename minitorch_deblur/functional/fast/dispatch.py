@@ -1,0 +1,104 @@
+"""The one dispatch point of the fast paths: which algorithm a convolution runs, and the state that forces one.
+
+    F.conv2d            conv2d here: the algorithm per shape (``choose_conv2d``), run by conv2d_fast.Conv2dFast
+    F.conv_transpose2d  conv_transpose2d here: conv.py's lines with CUDA gathers on a GPU (conv_im2col.py)
+    F.im2col, F.col2im  conv_im2col.py: conv.py's on NumPy, cuda_kernels.py's on CuPy
+
+The automatic choice is the same on NumPy and CuPy. Stride 1: a 1x1 kernel without padding -> 'pointwise'; a kernel
+of 5x5 or more between 16+ channels on a small image -> 'fft'; else 'shifted'. Stride > 1 with few input channels
+-> the space-to-depth phases (conv_strided.py), a stride-1 conv that takes the stride-1 choice; else 'im2col'.
+``use_conv_path(path)`` forces one path inside a block (the tests that prove the paths equal, the benchmarks).
+The other operators with a CUDA kernel (max pooling, normalisation statistics) ask ``cuda_kernels_for(x)``.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Iterator, Literal, Optional, Tuple, get_args
+
+import numpy as np
+
+from ...autograd import Tensor, array_of, as_tensor
+from ...backend import get_array_module
+from ..conv import IntPair, conv_args
+from . import conv_fft, conv_pointwise, conv_shifted, conv_strided, cuda_kernels
+from .conv2d_fast import Algorithm, Conv2dFast
+from .conv_im2col import ConvTranspose2dFast, col2im, im2col
+
+__all__ = ["ConvPath", "PATHS", "use_conv_path", "conv_path", "choose_conv2d", "conv2d", "conv_transpose2d",
+           "im2col", "col2im", "cuda_kernels_for"]
+
+ConvPath = Literal["auto", "im2col", "fft", "unfold", "fold"]
+PATHS: Tuple[str, ...] = get_args(ConvPath)
+
+
+@dataclass
+class DispatchState:
+    """What ``use_conv_path`` set: 'auto' (choose per shape) or the one path every conv2d takes."""
+
+    conv_path: ConvPath = "auto"
+
+
+STATE = DispatchState()
+
+
+@contextmanager
+def use_conv_path(path: ConvPath) -> Iterator[None]:
+    """Force conv2d's path inside the block: 'im2col' (the reference, every stride), or 'fft', 'unfold' or 'fold'
+    for the stride-1 convolutions, including those that strided convs of few channels become (conv_strided.py);
+    strided convs of many channels take im2col. 'auto' is the default. A forward pass and its backward use the
+    same path."""
+    if path not in PATHS:
+        raise ValueError(f"use_conv_path: unknown path {path!r}; choose one of {', '.join(PATHS)}")
+    previous, STATE.conv_path = STATE.conv_path, path
+    try:
+        yield
+    finally:
+        STATE.conv_path = previous
+
+
+def conv_path() -> ConvPath:
+    """The path ``use_conv_path`` forces now ('auto' outside any block)."""
+    return STATE.conv_path
+
+
+def choose_conv2d(stride: Tuple[int, int], weight_shape: Tuple[int, ...], x_shape: Tuple[int, ...],
+                  padding: Tuple[int, int]) -> Algorithm:
+    """The algorithm of one conv2d (see the module docstring); strided convs of few channels are decided before."""
+    forced = STATE.conv_path
+    if stride != (1, 1) or forced == "im2col":
+        return "im2col"
+    if forced != "auto":
+        return forced
+    o, c, kh, kw = weight_shape
+    if conv_pointwise.worthwhile((kh, kw), padding):
+        return "pointwise"
+    grid = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    return "fft" if conv_fft.worthwhile(c, o, (kh, kw), grid) else "shifted"
+
+
+def conv2d(x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1, padding: IntPair = 0) -> Tensor:
+    """PyTorch's ``F.conv2d`` (conv.conv2d's contract) on the fastest path for its shape."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    _, stride, padding, _ = conv_args(x.data, weight.data, array_of(bias), stride, padding)
+    if STATE.conv_path != "im2col" and conv_strided.worthwhile(x.shape[1], stride):
+        return conv_strided.conv2d_space_to_depth(x, weight, bias, stride, padding, _conv2d_stride1)
+    return Conv2dFast.apply(x, weight, bias, stride=stride, padding=padding,
+                            algorithm=choose_conv2d(stride, weight.shape, x.shape, padding))
+
+
+def _conv2d_stride1(x: Tensor, weight: Tensor, bias: Optional[Any]) -> Tensor:
+    """An unpadded stride-1 conv2d on the stride-1 choice (what space-to-depth hands over)."""
+    return Conv2dFast.apply(x, weight, bias, algorithm=choose_conv2d((1, 1), weight.shape, x.shape, (0, 0)))
+
+
+def conv_transpose2d(x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1, padding: IntPair = 0,
+                     output_padding: IntPair = 0) -> Tensor:
+    """PyTorch's ``F.conv_transpose2d`` (conv.conv_transpose2d's contract), with CUDA gathers on a GPU."""
+    return ConvTranspose2dFast.apply(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding)
+
+
+def cuda_kernels_for(x: Any) -> Optional[ModuleType]:
+    """cuda_kernels.py when x is a CuPy array, else None (NumPy: the operator's own lines)."""
+    return None if get_array_module(x) is np else cuda_kernels
