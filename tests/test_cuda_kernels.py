@@ -158,34 +158,6 @@ def test_the_cuda_norm_statistics_equal_the_numpy_path(per_sample):
     np.testing.assert_allclose(to_device(var, "cpu"), x.var(axis=axes, keepdims=True), rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("activation", ["relu", "leaky"])
-def test_a_fused_model_equals_the_plain_one(activation):
-    """fast/fusion.py's rewrite (what Module.to('cuda') applies), run on NumPy: values and every gradient."""
-    import copy
-
-    from minitorch_deblur import nn
-    from minitorch_deblur.backend import Generator
-    from minitorch_deblur.functional.fast.fusion import fuse
-
-    act = nn.ReLU() if activation == "relu" else nn.LeakyReLU(0.2)
-    plain = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, generator=Generator(0)), act,
-                          nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect", generator=Generator(1)), act,
-                          nn.Sequential(nn.Conv2d(4, 2, 3, stride=2, padding=1, generator=Generator(2)), act))
-    fused = fuse(fuse(copy.deepcopy(plain)))   # twice: the second call changes nothing
-    fused_forward = [m for m in fused.modules() if "forward" in vars(m)]
-    assert len(fused_forward) == 4   # convs 0 and 4.0 and their activations; the reflect-padded conv is left as is
-    assert list(fused.state_dict()) == list(plain.state_dict())
-    x = np.random.default_rng(5).standard_normal((2, 3, 6, 7))
-    results = []
-    for net in (plain, fused):
-        t = Tensor(x, requires_grad=True)
-        y = net(t)
-        y.backward(np.cos(np.arange(y.data.size)).reshape(y.shape))
-        results.append([y.data, t.grad] + [p.grad for p in net.parameters()])
-    for want, got in zip(*results):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
-
-
 def test_the_bias_activation_kernels_hold_their_arithmetic():
     assert "b[(i / HW) % C]" in K.BIAS_ACTIVATION and "slope" in K.ACTIVATION_BACKWARD
 

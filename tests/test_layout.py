@@ -44,7 +44,7 @@ def _offenders(files: List[Path], forbidden: List[str]) -> List[str]:
 def test_the_import_parser_sees_relative_and_nested_imports():
     names = set(_imports(PACKAGE / "functional" / "fast" / "dispatch.py"))
     assert {"autograd", "functional.conv", "functional.fast.conv_fft", "functional.fast.conv2d_fast"} <= names
-    assert "functional.fast.fusion" in set(_imports(PACKAGE / "nn" / "module.py"))
+    assert "nn.fusion" in set(_imports(PACKAGE / "nn" / "module.py"))   # imported inside Module.to
 
 
 @pytest.mark.parametrize("engine", ["autograd.py", "backend.py"])

@@ -80,12 +80,17 @@ class Conv2d(_ConvNd):
                          (out_channels, in_channels, kh, kw), generator)
         self.padding_mode = padding_mode
 
-    def forward(self, x: Tensor) -> Tensor:
+    def pad_input(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        """(input, the padding conv2d still has to add): zeros are conv2d's own padding; 'reflect' / 'replicate'
+        pad the input first (as PyTorch does), then the convolution is a valid one."""
         if self.padding_mode == "zeros" or self.padding == (0, 0):
-            return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
-        ph, pw = self.padding   # 'reflect' / 'replicate': pad the input first (as PyTorch), then a valid conv
-        x = pad(x, (pw, pw, ph, ph), mode=PADDING_MODES[self.padding_mode])
-        return conv2d(x, self.weight, self.bias, stride=self.stride)
+            return x, self.padding
+        ph, pw = self.padding
+        return pad(x, (pw, pw, ph, ph), mode=PADDING_MODES[self.padding_mode]), (0, 0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x, padding = self.pad_input(x)
+        return conv2d(x, self.weight, self.bias, stride=self.stride, padding=padding)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -22,7 +22,6 @@ import numpy as np
 
 from ..autograd import Tensor, array_of, forget_grads
 from ..backend import device_of, get_array_module, shape_str, to_device
-from ..functional.fast.fusion import fuse
 from .parameter import Parameter
 
 
@@ -179,7 +178,7 @@ class Module:
     # ------------------------------------------------------------------------------------------ device
     def to(self, device: str) -> "Module":
         """Move parameters (in place: the same Parameter objects, so an optimiser keeps working) and buffers.
-        On a GPU, each Conv2d + ReLU / LeakyReLU pair then runs fused (functional/fast/fusion.py)."""
+        On a GPU, each Conv2d + ReLU / LeakyReLU pair of a Sequential then runs fused (nn/fusion.py)."""
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
@@ -189,7 +188,10 @@ class Module:
             for name, b in m._buffers.items():
                 if b is not None:
                     m._buffers[name] = to_device(b, device)
-        return fuse(self) if device != "cpu" else self
+        if device == "cpu":
+            return self
+        from .fusion import fuse  # noqa: PLC0415  (fusion.py imports the layers, which import this file)
+        return fuse(self)
 
     def cpu(self) -> "Module":
         return self.to("cpu")

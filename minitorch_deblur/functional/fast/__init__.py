@@ -10,13 +10,13 @@
     conv_fft.py        big kernels through the DFT
     conv_strided.py    strides > 1 as a stride-1 conv of the space-to-depth phases
     cuda_kernels.py    CuPy kernels (only ever called on CuPy arrays)
-    fusion.py          a conv's bias add + ReLU / LeakyReLU in one kernel on a GPU (Module.to('cuda') applies it)
+    fusion.py          a conv's bias add + ReLU / LeakyReLU in one kernel on a GPU (nn/fusion.py applies it)
 
 Each file says when it is chosen, and each is tested equal to the textbook operator (tests/test_conv_paths.py,
 tests/test_cuda_kernels.py).
 """
 from .dispatch import PATHS, choose_conv2d, col2im, conv2d, conv_path, conv_transpose2d, im2col, use_conv_path
-from .fusion import bias_activation, fuse
+from .fusion import bias_activation
 
-__all__ = ["PATHS", "bias_activation", "choose_conv2d", "col2im", "conv2d", "conv_path", "conv_transpose2d", "fuse",
+__all__ = ["PATHS", "bias_activation", "choose_conv2d", "col2im", "conv2d", "conv_path", "conv_transpose2d",
            "im2col", "use_conv_path"]
