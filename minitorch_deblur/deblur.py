@@ -24,7 +24,7 @@ import numpy as np
 
 from .backend import resolve_device
 from .checkpoint import checkpoint_meta, load_model
-from .data.root import error_line
+from .errors import error_line
 from .imaging.photo_io import expand_paths, read_color_photo, save_atomically, to_pil
 from .imaging.restoration import self_ensemble
 from .imaging.tiling import restore_image

@@ -16,7 +16,8 @@ from .backend import resolve_device
 from .checkpoint import checkpoint_meta, load_model
 from .data.degrade import KINDS
 from .data.mnist import load_mnist_splits
-from .data.root import DataError, error_line
+from .data.root import DataError
+from .errors import error_line
 from .imaging.classification import score_classifier
 from .imaging.restoration import Scores, load_test_set, score_model
 from .models.registry import REGISTRY

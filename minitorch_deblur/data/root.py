@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
+from ..errors import UserError
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 ENV_DATA = "MINITORCH_DEBLUR_DATA"
@@ -27,7 +29,7 @@ DEFAULT_ROOT = Path("~/.cache/minitorch_deblur")
 DOWNLOAD_TIMEOUT_S = 20.0
 
 
-class DataError(RuntimeError):
+class DataError(UserError, RuntimeError):
     """Base class of every dataset problem (missing, corrupt, partial)."""
 
 
@@ -253,14 +255,6 @@ def fetch_files(
         except (MissingDataError, OSError) as exc:
             reason = str(exc)
     raise MissingDataError(offline_message(folder, missing, mirrors, dataset, reason, hint))
-
-
-def error_line(error: BaseException) -> str:
-    """An error as one line for a command's stderr: its first line, plus a later line that says what to pass
-    (e.g. '... pass allow_partial=True (--allow-partial) to use it.')."""
-    lines = str(error).splitlines() or [type(error).__name__]
-    hints = [line for line in lines[1:] if "(--" in line]
-    return " ".join([lines[0]] + hints[:1])
 
 
 def offline_message(folder: Path, missing: Sequence[Tuple[str, str, Optional[int]]], mirrors: Sequence[str],

@@ -15,7 +15,8 @@ from typing import Dict, NoReturn, Optional, Sequence, Tuple, Type
 from ..backend import reuse_freed_memory
 from ..checkpoint import checkpoint_meta
 from ..data.degrade import KINDS
-from ..data.root import DataError, error_line
+from ..data.root import DataError
+from ..errors import UserError, error_line
 from ..models.registry import REGISTRY, names
 from .classify import ClassifyTask
 from .config import COMMON, RECIPE_KEYS, RUN_DEFAULTS, TrainConfig
@@ -44,10 +45,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
-
-
-class UserError(Exception):
-    """A problem with what the user asked for: one line on stderr, exit 2, no traceback (unless --debug)."""
 
 
 def _recipe_help(key: str) -> str:
