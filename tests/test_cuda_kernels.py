@@ -9,7 +9,12 @@ from minitorch_deblur import Tensor
 from minitorch_deblur.backend import gpu_available, to_device
 from minitorch_deblur.functional.conv import out_size
 from minitorch_deblur.functional.fast import cuda_kernels as K
+from minitorch_deblur.functional.fast import dispatch
 from minitorch_deblur.functional.fast.conv_im2col import col2im, im2col   # conv.py's on NumPy, the kernels on CuPy
+from minitorch_deblur.functional.fast.norm_cuda import NormalizeCuda
+from minitorch_deblur.functional.fast.pool_cuda import MaxPool2dCuda
+from minitorch_deblur.functional.norm import Normalize, batch_norm, instance_norm
+from minitorch_deblur.functional.pool import MaxPool2d, max_pool2d
 
 pytestmark = pytest.mark.lesson2
 CASES = [((2, 3, 5, 6), (3, 3), (1, 1), (1, 1)), ((1, 2, 7, 5), (2, 3), (2, 1), (0, 1)),
@@ -101,6 +106,18 @@ def test_the_kernels_gather_arithmetic_equals_the_numpy_path(shape, kernel, stri
     np.testing.assert_allclose(mine_dx, t.grad, rtol=1e-12, atol=1e-12)
 
 
+def test_numpy_arrays_take_the_textbook_functions():
+    x = np.zeros((2, 3, 4, 4), dtype=np.float32)
+    for given in (x, Tensor(x)):
+        assert dispatch.max_pool2d_function(given) is MaxPool2d
+        assert dispatch.normalize_function(given) is Normalize
+    assert issubclass(NormalizeCuda, Normalize) and NormalizeCuda.moments is not Normalize.moments
+    t = Tensor(np.random.default_rng(8).standard_normal((2, 3, 4, 4)), requires_grad=True)
+    assert F.max_pool2d(t, 2).grad_fn.function is MaxPool2d
+    assert F.batch_norm(t, None, None, training=True).grad_fn.function is Normalize
+    assert F.instance_norm(t).grad_fn.function is Normalize
+
+
 def test_the_module_imports_without_cupy_and_holds_each_kernel():
     for source in (K.IM2COL, K.COL2IM, K.MAXPOOL_FORWARD, K.MAXPOOL_BACKWARD, K.NORM_STATS):
         assert source.count("{") == source.count("}") and ";" in source
@@ -118,6 +135,24 @@ def test_the_cuda_kernels_equal_the_numpy_path(shape, kernel, stride, padding):
                                                       shape[0] * out[0] * out[1])).astype(np.float32)
     np.testing.assert_allclose(to_device(col2im(to_device(cols, "cuda"), shape, kernel, stride, padding), "cpu"),
                                col2im(cols, shape, kernel, stride, padding), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
+@pytest.mark.parametrize("shape, kernel, stride, padding", CASES)
+def test_max_pool2d_cuda_equals_the_textbook_max_pool2d(shape, kernel, stride, padding):
+    pad = padding if max(padding) * 2 <= min(kernel) else (0, 0)
+    x = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
+    t, tg = Tensor(x, requires_grad=True), Tensor(to_device(x, "cuda"), requires_grad=True)
+    y, yg = max_pool2d(t, kernel, stride, pad), F.max_pool2d(tg, kernel, stride, pad)
+    assert yg.grad_fn.function is MaxPool2dCuda
+    g = np.random.default_rng(6).standard_normal(y.shape).astype(np.float32)
+    y.backward(g)
+    yg.backward(to_device(g, "cuda"))
+    np.testing.assert_array_equal(to_device(yg.data, "cpu"), y.data)
+    np.testing.assert_allclose(to_device(tg.grad, "cpu"), t.grad, rtol=1e-6, atol=1e-6)
+    textbook = MaxPool2d.apply(Tensor(to_device(x, "cuda")), kernel_size=kernel, stride=stride, padding=pad)
+    np.testing.assert_array_equal(to_device(textbook.data, "cpu"), y.data)   # the textbook lines run on CuPy
 
 
 def norm_stats_gather(x):
@@ -156,6 +191,29 @@ def test_the_cuda_norm_statistics_equal_the_numpy_path(per_sample):
     axes = (2, 3) if per_sample else (0, 2, 3)
     np.testing.assert_allclose(to_device(mean, "cpu"), x.mean(axis=axes, keepdims=True), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(to_device(var, "cpu"), x.var(axis=axes, keepdims=True), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
+@pytest.mark.parametrize("op", ["batch_norm", "instance_norm"])
+def test_normalize_cuda_equals_the_textbook_normalize(op):
+    rng = np.random.default_rng(9)
+    x = rng.normal(3.0, 2.0, (4, 6, 9, 11)).astype(np.float32)
+    w, b = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    textbook = {"batch_norm": lambda *a: batch_norm(*a[:1], None, None, *a[1:], training=True),
+                "instance_norm": lambda *a: instance_norm(*a[:1], None, None, *a[1:])}[op]
+    fast = {"batch_norm": lambda *a: F.batch_norm(*a[:1], None, None, *a[1:], training=True),
+            "instance_norm": lambda *a: F.instance_norm(*a[:1], None, None, *a[1:])}[op]
+    cpu = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    gpu = [Tensor(to_device(a, "cuda"), requires_grad=True) for a in (x, w, b)]
+    y, yg = textbook(*cpu), fast(*gpu)
+    assert yg.grad_fn.function is NormalizeCuda
+    y.backward(g)
+    yg.backward(to_device(g, "cuda"))
+    np.testing.assert_allclose(to_device(yg.data, "cpu"), y.data, rtol=1e-4, atol=1e-4)
+    for mine, want in zip(gpu, cpu):
+        np.testing.assert_allclose(to_device(mine.grad, "cpu"), want.grad, rtol=1e-3, atol=1e-3)
 
 
 def test_the_bias_activation_kernels_hold_their_arithmetic():

@@ -124,10 +124,11 @@ def test_a_wrong_im2col_fails_through_the_reference_path(tmp_path):
     assert not report.passed and "forward differs" in report.text()
 
 
-@pytest.mark.parametrize("name", ["conv2d", "im2col", "col2im", "conv_transpose2d"])
+@pytest.mark.parametrize("name", ["conv2d", "im2col", "col2im", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+                                  "batch_norm", "instance_norm"])
 def test_the_solution_is_the_textbook_code_only(name, capsys):
     """The printed answer holds no fast path and no device branch (those live in functional/fast/)."""
     assert main(["solution", name]) == 0
     printed = capsys.readouterr().out.lower()
-    for word in ("fft", "shifted", "pointwise", "cuda", "xp is not np", "path"):
+    for word in ("fft", "shifted", "pointwise", "cuda", "gpu", "xp is not np", "path"):
         assert word not in printed, f"solution {name} mentions {word!r}"

@@ -52,8 +52,9 @@ def test_the_engine_imports_nothing_above_it(engine):
     assert not _offenders(_modules(engine), ["functional", "nn", "models"])
 
 
-def test_the_textbook_convolution_imports_no_fast_path():
-    assert not _offenders(_modules("functional/conv.py"), ["functional.fast"])
+@pytest.mark.parametrize("textbook", ["functional/conv.py", "functional/pool.py", "functional/norm.py"])
+def test_the_textbook_operators_import_no_fast_path(textbook):
+    assert not _offenders(_modules(textbook), ["functional.fast"])
 
 
 def test_functional_imports_nothing_above_it():

@@ -79,11 +79,11 @@ EXERCISES: List[Exercise] = [
              ("count_include_pad decides whether padding counts in the window size",)),
     Exercise("upsample", 4, "functional/pool.py", _fb("UpsampleNearest2d"), ("upsample_nearest2d",),
              "y[i, j] = x[i // s, j // s]; dx = g summed over each s x s block", ()),
-    Exercise("batch_norm", 2, "functional/norm.py", _fb("Normalize"), ("batch_norm_train", "batch_norm_eval"),
+    Exercise("batch_norm", 2, "functional/norm.py", ("Normalize.moments",) + _fb("Normalize"), ("batch_norm_train", "batch_norm_eval"),
              "train: x_hat = (x - mean_batch) / sqrt(var_batch + eps), y = w x_hat + b; dx = w / sqrt(var + eps) * "
              "(g - mean(g) - x_hat mean(g x_hat)); update the running stats with momentum",
              ("mean and var over every axis but the channel axis 1",)),
-    Exercise("instance_norm", 5, "functional/norm.py", _fb("Normalize"), ("instance_norm",),
+    Exercise("instance_norm", 5, "functional/norm.py", ("Normalize.moments",) + _fb("Normalize"), ("instance_norm",),
              "the same Normalize, statistics per image and channel: over the spatial axes only", ()),
     Exercise("losses", 3, "functional/loss.py", ("mse_loss", "l1_loss"), ("mse_loss", "l1_loss"),
              "mse = mean((x - t)^2), l1 = mean(|x - t|): compose them from tensor operations (no backward to write)",

@@ -9,14 +9,14 @@ from .elementwise import (abs, add, cast, clamp, div, exp, log, maximum, minimum
                           sub, where)
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss, psnr_loss
-from .norm import batch_norm, instance_norm
 from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var  # noqa: A004
 from .shape import (broadcast_to, cat, concat, expand, flatten, gather, getitem, pad, permute, repeat, reshape,
                     squeeze, stack, transpose, unsqueeze)
 
-from .fast.dispatch import col2im, conv2d, conv_transpose2d, im2col, use_conv_path
+from .fast.dispatch import (batch_norm, col2im, conv2d, conv_transpose2d, im2col, instance_norm, max_pool2d,
+                            use_conv_path)
 from .fast.fusion import bias_activation
-from .pool import avg_pool2d, max_pool2d, upsample_nearest2d
+from .pool import avg_pool2d, upsample_nearest2d
 from . import tensor_methods  # noqa: F401,E402  (attaches + - * / @ ** indexing sum ... to Tensor)
 
 

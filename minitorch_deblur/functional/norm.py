@@ -5,11 +5,10 @@ Batch norm normalises each channel over (N, H, W); instance norm over (H, W) of 
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Type
 
 from ..autograd import Context, Function, Tensor, array_of
 from ..backend import get_array_module, shape_str
-from .fast.dispatch import cuda_kernels_for
 
 
 class Normalize(Function):
@@ -20,7 +19,16 @@ class Normalize(Function):
     Backward, with sums over ``axes`` of M elements each:
     dx = w / sqrt(var + eps) * (g - sum(g) / M - x_hat * sum(g x_hat) / M),
     dw = sum(g x_hat), db = sum(g) over every axis but the channel axis 1.
+    The statistics come from ``moments``, which a subclass may replace (the class applied is ``ctx.function``).
     """
+
+    @staticmethod
+    def moments(x: Any, axes: Tuple[int, ...], count: int) -> Tuple[Any, Any, Any]:
+        """(mean, x - mean, biased var) over ``axes`` of ``count`` elements each, the axes kept as size 1."""
+        mean = _sum_over(x, axes) / x.dtype.type(count)
+        x_hat = x - mean  # centred for now; each line is one pass over x, with no other temporaries
+        var = _sum_over(x_hat, axes, x_hat) / x.dtype.type(count)
+        return mean, x_hat, var
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
@@ -28,14 +36,7 @@ class Normalize(Function):
                 momentum: float = 0.1) -> Any:
         xp = get_array_module(x)
         count = x.size // _reduced_size(x.shape, axes)
-        gpu = cuda_kernels_for(x)
-        if gpu and x.ndim == 4 and axes in ((0, 2, 3), (2, 3)):   # CuPy: one pass (fast/cuda_kernels.py)
-            mean, var = gpu.norm_stats(x, per_sample=axes == (2, 3))
-            x_hat = x - mean
-        else:
-            mean = _sum_over(x, axes) / x.dtype.type(count)
-            x_hat = x - mean  # centred for now; each line is one pass over x, with no other temporaries
-            var = _sum_over(x_hat, axes, x_hat) / x.dtype.type(count)
+        mean, x_hat, var = ctx.function.moments(x, axes, count)   # x_hat centred, scaled below in place
         inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
         x_hat *= inv_std
         if running_mean is not None:
@@ -108,11 +109,12 @@ def _check(op: str, x: Any, named: dict) -> None:
 
 def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[Any],  # noqa: A002
                weight: Optional[Any] = None, bias: Optional[Any] = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+               momentum: float = 0.1, eps: float = 1e-5, *, normalize: Type[Normalize] = Normalize) -> Tensor:
     """Batch normalisation of (N, C) or (N, C, H, W) per channel, as torch.nn.functional.batch_norm.
 
     Training (or no running stats): the batch's statistics, running ones updated in place.
     Eval: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, gradients flowing to x, weight, bias.
+    ``normalize``: the Function applied in training (F.batch_norm passes the one for the input's device).
     """
     x = array_of(input)
     _check("batch_norm", x, {"running_mean": running_mean, "running_var": running_var,
@@ -121,7 +123,7 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
         if x.size // x.shape[1] <= 1:
             raise ValueError(f"batch_norm: training needs more than one value per channel, got input shape "
                              f"{shape_str(x.shape)}; use a batch size > 1 or call model.eval()")
-        return Normalize.apply(input, weight, bias, axes=(0,) + tuple(range(2, x.ndim)), eps=eps,
+        return normalize.apply(input, weight, bias, axes=(0,) + tuple(range(2, x.ndim)), eps=eps,
                                running_mean=running_mean if training else None,
                                running_var=running_var if training else None, momentum=momentum)
     xp = get_array_module(x)
@@ -135,8 +137,9 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
 
 def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,  # noqa: A002
                   weight: Optional[Any] = None, bias: Optional[Any] = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Instance normalisation: each (sample, channel) plane of (N, C, H, W) normalised over its own H, W."""
+                  momentum: float = 0.1, eps: float = 1e-5, *, normalize: Type[Normalize] = Normalize) -> Tensor:
+    """Instance normalisation: each (sample, channel) plane of (N, C, H, W) normalised over its own H, W.
+    ``normalize``: the Function applied (F.instance_norm passes the one for the input's device)."""
     x = array_of(input)
     _check("instance_norm", x, {"running_mean": running_mean, "running_var": running_var,
                                 "weight": weight, "bias": bias})
@@ -146,5 +149,5 @@ def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: O
         if running_mean is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
-    return Normalize.apply(input, weight, bias, axes=tuple(range(2, x.ndim)), eps=eps,
+    return normalize.apply(input, weight, bias, axes=tuple(range(2, x.ndim)), eps=eps,
                            running_mean=running_mean, running_var=running_var, momentum=momentum)

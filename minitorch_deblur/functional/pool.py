@@ -13,7 +13,6 @@ from typing import Any, Iterator, Optional, Tuple
 from ..autograd import Context, Function, Tensor
 from ..backend import get_array_module, shape_str
 from .conv import IntPair, _pair, out_size
-from .fast.dispatch import cuda_kernels_for
 
 
 def _pool_args(op: str, x: Any, kernel_size: IntPair, stride: Optional[IntPair], padding: IntPair) -> tuple:
@@ -64,12 +63,7 @@ class MaxPool2d(Function):
                 padding: IntPair = 0) -> Any:
         xp = get_array_module(x)
         kernel, stride, padding, out = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-        ctx.kernel, ctx.stride, ctx.padding, ctx.x_shape = kernel, stride, padding, x.shape
-        gpu = cuda_kernels_for(x)
-        if gpu:   # CuPy: one thread per window, then one per pixel in backward (fast/cuda_kernels.py)
-            y, winner = gpu.max_pool2d_forward(x, kernel, stride, padding, out)
-            ctx.save_for_backward(winner)
-            return y
+        ctx.kernel, ctx.stride, ctx.padding = kernel, stride, padding
         xpad = _padded(x, padding, -float("inf"))
         slices = _window_slices(kernel, stride, out)
         y = xpad[next(slices)].copy()
@@ -88,9 +82,6 @@ class MaxPool2d(Function):
     def backward(ctx: Context, grad: Any) -> tuple:
         xp = get_array_module(grad)
         (winner,) = ctx.saved
-        gpu = cuda_kernels_for(grad)
-        if gpu:
-            return (gpu.max_pool2d_backward(grad, winner, ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding),)
         dx = xp.zeros(ctx.padded_shape, dtype=grad.dtype)
         overlapping = ctx.stride[0] < ctx.kernel[0] or ctx.stride[1] < ctx.kernel[1]
         for k, index in enumerate(_window_slices(ctx.kernel, ctx.stride, grad.shape[2:])):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import shape_str
-from ..functional.norm import batch_norm, instance_norm
+from ..functional import batch_norm, instance_norm
 from .module import Module
 from .parameter import Parameter
 

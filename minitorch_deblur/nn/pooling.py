@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..autograd import Tensor
-from ..functional.pool import avg_pool2d, max_pool2d
+from ..functional import avg_pool2d, max_pool2d
 from .module import Module
 
 

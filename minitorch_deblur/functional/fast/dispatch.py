@@ -3,31 +3,39 @@
     F.conv2d            conv2d here: the algorithm per shape (``choose_conv2d``), run by conv2d_fast.Conv2dFast
     F.conv_transpose2d  conv_transpose2d here: conv.py's lines with CUDA gathers on a GPU (conv_im2col.py)
     F.im2col, F.col2im  conv_im2col.py: conv.py's on NumPy, cuda_kernels.py's on CuPy
+    F.max_pool2d        max_pool2d here: pool.py's MaxPool2d on NumPy, pool_cuda.MaxPool2dCuda on CuPy
+    F.batch_norm,       batch_norm / instance_norm here: norm.py's, applying the Function ``normalize_function``
+    F.instance_norm     picks: Normalize on NumPy, norm_cuda.NormalizeCuda (one-pass statistics) on CuPy
 
 The automatic choice is the same on NumPy and CuPy. Stride 1: a 1x1 kernel without padding -> 'pointwise'; a kernel
 of 5x5 or more between 16+ channels on a small image -> 'fft'; else 'shifted'. Stride > 1 with few input channels
 -> the space-to-depth phases (conv_strided.py), a stride-1 conv that takes the stride-1 choice; else 'im2col'.
 ``use_conv_path(path)`` forces one path inside a block (the tests that prove the paths equal, the benchmarks).
-The other operators with a CUDA kernel (max pooling, normalisation statistics) ask ``cuda_kernels_for(x)``.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Iterator, Literal, Optional, Tuple, get_args
+from typing import Any, Iterator, Literal, Optional, Tuple, Type, get_args
 
 import numpy as np
 
-from ...autograd import Tensor, array_of, as_tensor
+from ...autograd import Function, Tensor, array_of, as_tensor
 from ...backend import get_array_module
+from .. import norm
 from ..conv import IntPair, conv_args
+from ..norm import Normalize
+from ..pool import MaxPool2d
 from . import conv_fft, conv_pointwise, conv_shifted, conv_strided, cuda_kernels
 from .conv2d_fast import Algorithm, Conv2dFast
 from .conv_im2col import ConvTranspose2dFast, col2im, im2col
+from .norm_cuda import NormalizeCuda
+from .pool_cuda import MaxPool2dCuda
 
 __all__ = ["ConvPath", "PATHS", "use_conv_path", "conv_path", "choose_conv2d", "conv2d", "conv_transpose2d",
-           "im2col", "col2im", "cuda_kernels_for"]
+           "im2col", "col2im", "cuda_kernels_for", "max_pool2d", "max_pool2d_function", "batch_norm",
+           "instance_norm", "normalize_function"]
 
 ConvPath = Literal["auto", "im2col", "fft", "unfold", "fold"]
 PATHS: Tuple[str, ...] = get_args(ConvPath)
@@ -102,3 +110,34 @@ def conv_transpose2d(x: Any, weight: Any, bias: Optional[Any] = None, stride: In
 def cuda_kernels_for(x: Any) -> Optional[ModuleType]:
     """cuda_kernels.py when x is a CuPy array, else None (NumPy: the operator's own lines)."""
     return None if get_array_module(x) is np else cuda_kernels
+
+
+def max_pool2d_function(x: Any) -> Type[Function]:
+    """The max-pooling Function for x's arrays: MaxPool2dCuda on CuPy, the textbook MaxPool2d on NumPy."""
+    return MaxPool2d if cuda_kernels_for(array_of(x)) is None else MaxPool2dCuda
+
+
+def max_pool2d(x: Any, kernel_size: IntPair = 2, stride: Optional[IntPair] = None, padding: IntPair = 0) -> Tensor:
+    """PyTorch's ``F.max_pool2d`` (pool.max_pool2d's contract) on the Function ``max_pool2d_function`` picks."""
+    return max_pool2d_function(x).apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def normalize_function(x: Any) -> Type[Normalize]:
+    """The normalisation Function for x's arrays: NormalizeCuda on CuPy, the textbook Normalize on NumPy."""
+    return Normalize if cuda_kernels_for(array_of(x)) is None else NormalizeCuda
+
+
+def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[Any],  # noqa: A002
+               weight: Optional[Any] = None, bias: Optional[Any] = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """PyTorch's ``F.batch_norm`` (norm.batch_norm's contract) on the Function ``normalize_function`` picks."""
+    return norm.batch_norm(input, running_mean, running_var, weight, bias, training=training, momentum=momentum,
+                           eps=eps, normalize=normalize_function(input))
+
+
+def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,  # noqa: A002
+                  weight: Optional[Any] = None, bias: Optional[Any] = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """PyTorch's ``F.instance_norm`` (norm.instance_norm's contract) on the Function ``normalize_function`` picks."""
+    return norm.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats=use_input_stats,
+                              momentum=momentum, eps=eps, normalize=normalize_function(input))
