@@ -38,8 +38,8 @@ import minitorch_deblur as mt  # noqa: E402
 from minitorch_deblur.backend import reuse_freed_memory  # noqa: E402
 from minitorch_deblur.functional.fast import conv_strided  # noqa: E402
 from minitorch_deblur.functional.fast.dispatch import choose_conv2d, conv2d, conv_transpose2d  # noqa: E402
-from minitorch_deblur.functional.norm import batch_norm, instance_norm  # noqa: E402
-from minitorch_deblur.functional.pool import avg_pool2d, max_pool2d, upsample_nearest2d  # noqa: E402
+from minitorch_deblur.functional import batch_norm, instance_norm, max_pool2d  # noqa: E402  (the dispatcher)
+from minitorch_deblur.functional.pool import avg_pool2d, upsample_nearest2d  # noqa: E402
 
 try:
     import torch  # noqa: E402

@@ -1,5 +1,6 @@
 """The import rules of ../shared/DESIGN.md, read from the source with ``ast`` (imports inside functions included):
-the training loop imports no task, and no command imports another command."""
+imports go one way (backend <- autograd <- functional <- nn <- models <- commands), the textbook operators import
+no fast path, the training loop imports no task, and no command imports another command."""
 import ast
 from pathlib import Path
 from typing import Dict, Set
@@ -82,3 +83,37 @@ def test_the_checker_sees_relative_and_function_level_imports():
     assert "minitorch_deblur.data.degrade" in deblur                      # imported inside restore_file
     assert command_of("minitorch_deblur.train.cli") == "minitorch_deblur.train"
     assert command_of("minitorch_deblur.checkpoint") == ""                # the library; __main__ is the command
+    dispatch = imports("minitorch_deblur.functional.fast.dispatch")
+    assert {"minitorch_deblur.autograd", "minitorch_deblur.functional.conv"} <= dispatch
+    assert "minitorch_deblur.nn.fusion" in imports("minitorch_deblur.nn.module")   # inside Module.to
+
+
+def _imports_below(prefix: str, forbidden: Set[str]) -> Set[str]:
+    """What the modules named ``prefix`` (a module, or a package and everything in it) import from ``forbidden``
+    (package prefixes, 'minitorch_deblur.' left out)."""
+    found = set()
+    for name in MODULES:
+        if name == prefix or name.startswith(prefix + "."):
+            found.update(f"{name} imports {target}" for target in imports(name)
+                         if any(target == f"minitorch_deblur.{f}" or target.startswith(f"minitorch_deblur.{f}.")
+                                for f in forbidden))
+    return found
+
+
+@pytest.mark.parametrize("engine", ["autograd", "backend"])
+def test_the_engine_imports_nothing_above_it(engine):
+    assert not _imports_below(f"minitorch_deblur.{engine}", {"functional", "nn", "models"})
+
+
+@pytest.mark.parametrize("textbook", ["conv", "pool", "norm"])
+def test_the_textbook_operators_import_no_fast_path(textbook):
+    """functional/conv.py, pool.py, norm.py are what lessons print and exercises grade (functional/fast/ says why)."""
+    assert not _imports_below(f"minitorch_deblur.functional.{textbook}", {"functional.fast"})
+
+
+def test_functional_imports_nothing_above_it():
+    assert not _imports_below("minitorch_deblur.functional", {"nn", "models", "train"})
+
+
+def test_nn_imports_no_model_or_command():
+    assert not _imports_below("minitorch_deblur.nn", {"models", "train", "imaging"})
