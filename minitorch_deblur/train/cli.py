@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import errno
 import json
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
-from typing import Dict, NoReturn, Optional, Sequence, Tuple, Type
+from typing import Dict, Optional, Sequence, Tuple, Type
 
 from ..backend import reuse_freed_memory
 from ..checkpoint import checkpoint_meta
+from .. import command
+from ..command import Parser, folder_lock, positive_int, seed
 from ..data.degrade import KINDS
-from ..data.root import DataError
-from ..errors import UserError, error_line
+from ..errors import UserError
 from ..models.registry import REGISTRY, names
 from .classify import ClassifyTask
 from .config import COMMON, RECIPE_KEYS, RUN_DEFAULTS, TrainConfig
@@ -40,20 +39,13 @@ def scoped() -> Tuple[str, ...]:
     return tuple(dict.fromkeys(k for name in REGISTRY for k in accepted(name)))
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line (no usage block): 'python -m minitorch_deblur.train: error: ...'."""
-
-    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
-
-
 def _recipe_help(key: str) -> str:
     """'course: mlp 5, cnn 5, srcnn 100, ...' for one option, from the recipe table."""
     return ", ".join(f"{m} {r.recipes['course'].get(key, COMMON[key])}" for m, r in REGISTRY.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog=PROG, description="Train a course model on the CPU or a GPU. Options left out come from --recipe.",
         epilog="models: " + "; ".join(f"{n} ({r.cls.__doc__.splitlines()[0]})" for n, r in REGISTRY.items()))
     parser.add_argument("model", help="which model: " + ", ".join(REGISTRY))
@@ -73,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ema", type=float, metavar="DECAY", help="evaluate and save an exponential moving "
                         "average of the weights over about 1/(1-DECAY) steps (optim/ema.py; e.g. 0.999; 0: off, the "
                         "course's); pair it with --precise-bn (not deblurgan)")
-    parser.add_argument("--seed", type=int, help="seed (default 0) for initialisation, shuffling, dropout and the "
+    parser.add_argument("--seed", type=seed, help="seed (default 0) for initialisation, shuffling, dropout and the "
                         "training degradations")
     restoration = parser.add_argument_group(f"restoration models ({', '.join(names('restore'))})")
     restoration.add_argument("--degradation", choices=KINDS, help="course: srcnn bilinear (x4 down and up, "
@@ -109,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     restoration.add_argument("--mapping-kernel", type=int, choices=[1, 3, 5],
                              help="srcnn: the non-linear mapping's kernel (default 1, the course's 9-1-5; 5 is the "
                                   "paper's 9-5-5, 69,251 parameters)")
-    restoration.add_argument("--mapping-layers", type=int, metavar="N",
+    restoration.add_argument("--mapping-layers", type=positive_int, metavar="N",
                              help="srcnn: N mapping layers of 32 maps (default 1; --mapping-kernel 3 "
                                   "--mapping-layers 3 is the paper's deeper 9-3-3-3-5)")
     restoration.add_argument("--paper", action=argparse.BooleanOptionalAction, default=None,
@@ -123,12 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "~/.cache/minitorch_deblur)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<timestamp>)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in this folder")
+    parser.add_argument("--force", action="store_true", help="let --out name a folder that holds another run "
+                        "(its model.npz and metrics.json are replaced after the first epoch); without it that is "
+                        "refused")
     parser.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (a fresh "
                         "optimiser and lr schedule): fine-tuning, or training longer than one run did")
     parser.add_argument("--limit", type=int, help="use only the first N train and test images "
                         "(smoke runs and quick lessons; default 0 = all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return parser
 
 
@@ -191,7 +185,11 @@ def _resumed_recipe(config: TrainConfig) -> TrainConfig:
     if not (run_dir / "metrics.json").is_file() or not (run_dir / "model.npz").is_file():
         raise UserError(f"--resume {run_dir}: no run there (it needs the metrics.json and model.npz that a training "
                         "run writes after its first epoch)")
-    saved = json.loads((run_dir / "metrics.json").read_text())["args"]
+    try:
+        saved = json.loads((run_dir / "metrics.json").read_text())["args"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(f"--resume {run_dir}: its metrics.json is damaged ({type(error).__name__}: {error}); "
+                        "restore it from a backup, or start a new run with another --out") from None
     clashes = [f"--{key.replace('_', '-')} {getattr(config, key)} (the run has {saved[key]})" for key in RECIPE_KEYS
                if key in saved and getattr(config, key) != saved[key]
                and (key == "model" or key in config.explicit)]
@@ -218,24 +216,22 @@ def _check_init(config: TrainConfig) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The command: user errors become one line on stderr and exit 2 (``--debug`` shows the traceback)."""
-    config = parse_args(argv)
-    try:
-        return run(config)
-    except (UserError, DataError, OSError) as error:
-        if config.debug:
-            raise
-        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-            message = f"the disk is full ({error.filename or 'while writing'}); the last finished epoch is saved"
-        else:
-            message = error_line(error)
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 2
+    return command.run(run, parse_args(argv), PROG)
+
+
+def _refuse_another_run(config: TrainConfig, run_dir: Path) -> None:
+    """--out naming a folder that holds another run needs --force (or --resume to continue it)."""
+    held = [name for name in ("model.npz", "metrics.json") if (run_dir / name).exists()]
+    if held and not config.resume and not config.force:
+        raise UserError(f"--out {run_dir} holds another run ({', '.join(held)}); continue it with --resume "
+                        f"{run_dir}, replace it with --force, or choose another --out")
 
 
 def run(config: TrainConfig) -> int:
     """Train into the run folder with the model's task; a folder this call created is removed again if no epoch
     finished."""
     reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
+    command.device(config.device)   # --device cuda without a GPU: one line, before any folder is made
     if config.resume:
         config = _resumed_recipe(config)
         run_dir = Path(config.resume)
@@ -246,7 +242,9 @@ def run(config: TrainConfig) -> int:
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return fit(TASKS[REGISTRY[config.model].task](config), config, run_dir)
+        with folder_lock(run_dir):
+            _refuse_another_run(config, run_dir)
+            return fit(TASKS[REGISTRY[config.model].task](config), config, run_dir)
     finally:
         if created and not (run_dir / "model.npz").exists():   # failed before its first epoch: leave nothing
             shutil.rmtree(run_dir, ignore_errors=True)

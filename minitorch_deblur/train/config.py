@@ -62,6 +62,7 @@ class TrainConfig:
     data_dir: Optional[str] = None
     out: Optional[str] = None
     resume: Optional[str] = None
+    force: bool = False      # --out may name a folder holding another run
     no_progress: bool = False
     debug: bool = False
     explicit: Tuple[str, ...] = ()   # the options the command line gave

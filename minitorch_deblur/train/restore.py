@@ -17,6 +17,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import Generator
+from ..errors import UserError
 from ..imaging.restoration import TEST_SEED, Scores, load_test_set, score_images, score_model
 from .task import Task
 
@@ -51,6 +52,10 @@ class RestoreTask(Task):
         if config.limit:
             images = images[:config.limit]
         n_val = int(round(config.val_fraction * len(images)))
+        if len(images) - n_val < 1 or (config.val_fraction and n_val < 1):
+            raise UserError(f"--val-fraction {config.val_fraction:g} of {len(images):,} images leaves "
+                            f"{len(images) - n_val:,} for training and {n_val:,} for validation; each needs at least "
+                            "1: change --val-fraction, or use more images (--limit, --train-images)")
         images, val = images[:len(images) - n_val], images[len(images) - n_val:]
         self.test = load_test_set(config.degradation, config.data_dir, config.limit, config.allow_partial)
         parts = [f"{train.name.split(' (')[0]}: {len(images):,} train"
