@@ -9,8 +9,10 @@
 Any size with bounded memory: the whole image while the model's measured forward memory fits ``--max-memory``,
 otherwise overlapping tiles whose output equals the whole-image output (imaging/tiling.py). RGB, grey, RGBA (alpha kept),
 16-bit PNG and EXIF orientation are handled; the output keeps the input's size (times ``--upscale``) and mode.
-Outputs are written atomically and never over an input. A file that fails gets one line on stderr and the others
-still run. Exit status: 0 all restored, 1 some failed, 2 bad arguments or no model.
+Outputs (and figures) are written atomically and never over an input; inputs that share a stem get distinct
+outputs (a.png, a.1.png, ...). A file that fails gets one line on stderr and the others still run. Ctrl-C stops
+with one line (exit 130) and leaves no half-written file. Exit status: 0 all restored, 1 some failed, 2 bad
+arguments or no model, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .backend import resolve_device
+from . import command
 from .checkpoint import checkpoint_meta, load_model
-from .errors import error_line
+from .command import Parser, float_range, int_range, non_negative_int, positive_float, seed
+from .errors import UserError, error_line
 from .imaging.photo_io import expand_paths, read_color_photo, save_atomically, to_pil
 from .imaging.restoration import self_ensemble
 from .imaging.tiling import restore_image
@@ -32,57 +35,58 @@ from .models.registry import REGISTRY, names, shipped
 
 PROG = "python -m minitorch_deblur.deblur"
 DEFAULT_MODEL = "deblurgan"
+MAX_UPSCALE = 8
+MAX_UPSCALED_MEGAPIXELS = 64   # --upscale's output at most this: 64 Mpx of float32 RGB is 768 MB per copy
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0],
-                                     epilog="Exit status: 0 all restored, 1 some failed, 2 bad arguments or no model.")
+    parser = Parser(prog=PROG, description=__doc__.splitlines()[0],
+                    epilog="Exit status: 0 all restored, 1 some failed, 2 bad arguments or no model, 130 Ctrl-C.")
     parser.add_argument("photos", nargs="+", help="image files or folders of them")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", help="output file (one photo only)")
     where.add_argument("--out-dir", help="write DIR/<input stem>.png for each photo (default: the current folder, "
-                       "<stem>_<model>.png)")
+                       "<stem>_<model>.png); inputs that share a stem get <stem>.1.png, <stem>.2.png, ... in the "
+                       "order given")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", choices=sorted(shipped("restore", "gan")), help=f"a shipped model (default {DEFAULT_MODEL})")
     which.add_argument("--checkpoint", help="a model.npz written by train")
-    parser.add_argument("--upscale", type=int, default=1, help="super-resolution: bicubic x N first (srcnn: 4)")
+    parser.add_argument("--upscale", type=int_range(1, MAX_UPSCALE), default=1,
+                        help=f"super-resolution: bicubic x N first (srcnn: 4); 1 to {MAX_UPSCALE}, and the upscaled "
+                             f"image at most {MAX_UPSCALED_MEGAPIXELS} megapixels")
     parser.add_argument("--degrade", action="store_true", help="first apply the model's own degradation to the "
                         "(sharp) photo, and save a before/after figure with each image's PSNR")
     parser.add_argument("--compare", metavar="FILE", help="also save input | output side by side (with several "
-                        "photos: FILE's stem + '-<photo stem>')")
-    parser.add_argument("--max-memory", type=float, default=2.0, help="GB for one forward pass before tiling "
+                        "photos: FILE's stem + '-<output stem>')")
+    parser.add_argument("--max-memory", type=positive_float, default=2.0, help="GB for one forward pass before tiling "
                         "(default 2)")
-    parser.add_argument("--tile", type=int, default=0, help="force tiles with this core size in pixels")
+    parser.add_argument("--tile", type=non_negative_int, default=0, help="force tiles with this core size in pixels")
     parser.add_argument("--ensemble", action="store_true", help="average the outputs on the 8 flips and rotations "
                         "of the photo (8x the time)")
-    parser.add_argument("--scale", type=float, default=1.0, help="run the model on the photo shrunk by this factor "
+    parser.add_argument("--scale", type=float_range(0, 1, low_open=True), default=1.0, help="run the model on the photo shrunk by this factor "
                         "and add its correction, enlarged, to the full-size photo (default 1: full size; for blur "
                         "wider than the model was trained on, e.g. 0.5 on 1280x720 camera shake)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of --degrade's random blur and noise")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of --degrade's random blur and noise")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     return parser
 
 
 def _load(args: argparse.Namespace) -> Tuple[Any, Dict[str, Any], str]:
-    """(model, meta, name) from --checkpoint or the shipped --model; SystemExit(2) with one line if impossible."""
+    """(model, meta, name) from --checkpoint or the shipped --model; a UserError says why not."""
     path = Path(args.checkpoint) if args.checkpoint else shipped("restore", "gan")[args.model or DEFAULT_MODEL]
     if not path.is_file():
         how = (f"make it with: {REGISTRY[args.model or DEFAULT_MODEL].make_command()}" if not args.checkpoint
                else "pass the model.npz of a training run")
-        raise SystemExit(_fail(f"no model at {path}; {how}"))
+        raise UserError(f"no model at {path}; {how}")
+    device = command.device(args.device)
     try:
         meta = checkpoint_meta(path)
         if meta.get("model") not in names("restore", "gan"):
-            raise ValueError(f"{path} holds a {meta.get('model')!r} model, not a restoration model "
-                             f"({', '.join(names('restore', 'gan'))})")
-        return load_model(path, resolve_device(args.device)), meta, meta["model"]
+            raise UserError(f"{path} holds a {meta.get('model')!r} model, not a restoration model "
+                            f"({', '.join(names('restore', 'gan'))})")
+        return load_model(path, device), meta, meta["model"]
     except (OSError, ValueError) as error:
-        raise SystemExit(_fail(f"cannot load {path}: {error_line(error)}")) from None
-
-
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+        raise UserError(f"cannot load {path}: {error_line(error)}") from error
 
 
 def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -127,6 +131,7 @@ def restore_at_scale(model: Any, image: np.ndarray, scale: float, max_memory: fl
 
 
 def output_path(args: argparse.Namespace, photo: str, name: str) -> Path:
+    """Where one photo's output goes (``command.distinct`` then renames repeats within a run)."""
     if args.output:
         return Path(args.output)
     if args.out_dir:
@@ -134,8 +139,14 @@ def output_path(args: argparse.Namespace, photo: str, name: str) -> Path:
     return Path(f"{Path(photo).stem}_{name}.png")
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    return a.exists() and b.exists() and a.resolve() == b.resolve()
+def figure_path(args: argparse.Namespace, out: Path) -> Optional[Path]:
+    """Where --compare / --degrade save the figure of the photo written to ``out``; None: no figure. With several
+    photos, --compare FILE becomes FILE's stem + '-<output stem>' (distinct, as the outputs are)."""
+    if args.compare:
+        target = Path(args.compare)
+        several = len(args.photos) > 1 or Path(args.photos[0]).is_dir()
+        return target.with_name(f"{target.stem}-{out.stem}{target.suffix or '.png'}") if several else target
+    return out.with_name(out.stem + "_before_after.png") if args.degrade else None
 
 
 def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: argparse.Namespace,
@@ -143,9 +154,17 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
     """Restore one photo into ``out``; returns the line to print. Raises ValueError / OSError for this file."""
     from .metrics import psnr
 
-    if any(_same_file(out, p) for p in inputs):
-        raise ValueError(f"{out} is one of the inputs; choose another -o / --out-dir (inputs are never overwritten)")
+    figure = figure_path(args, out)
+    command.refuse_input(out, inputs, "the output")
+    if figure is not None:
+        command.refuse_input(figure, inputs, "--compare" if args.compare else "the --degrade figure")
+        if command.same_file(figure, out) or figure.resolve() == out.resolve():
+            raise UserError(f"--compare {figure} is the output file too; give the figure another name")
     rgb, photo = read_color_photo(path)
+    if args.upscale > 1 and rgb.shape[1] * rgb.shape[2] * args.upscale ** 2 > MAX_UPSCALED_MEGAPIXELS * 1e6:
+        raise UserError(f"--upscale {args.upscale} would make {rgb.shape[2] * args.upscale}x"
+                        f"{rgb.shape[1] * args.upscale} pixels, over the {MAX_UPSCALED_MEGAPIXELS} megapixel limit; "
+                        "use a smaller --upscale or crop the photo")
     sharp = None
     if args.degrade:
         from .data.degrade import degrade_one
@@ -167,18 +186,16 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
         before, after = psnr(rgb, sharp), psnr(restored, sharp)
         line += f"; PSNR vs the sharp photo: degraded {before:.2f} dB -> restored {after:.2f} dB"
         _figure([(sharp, "sharp"), (rgb, f"degraded {before:.2f} dB"), (restored, f"restored {after:.2f} dB")],
-                Path(args.compare) if args.compare else out.with_name(out.stem + "_before_after.png"), path, args)
-    elif args.compare:
-        _figure([(source, "input"), (restored, "output")], Path(args.compare), path, args)
+                figure)
+    elif figure is not None:
+        _figure([(source, "input"), (restored, "output")], figure)
     return line
 
 
-def _figure(panels: List[Tuple[np.ndarray, str]], target: Path, photo: str, args: argparse.Namespace) -> None:
-    """Panels side by side with their titles, saved atomically (one file per photo when there are several)."""
+def _figure(panels: List[Tuple[np.ndarray, str]], target: Path) -> None:
+    """Panels side by side with their titles, saved atomically (a temporary file, then renamed)."""
     from .imaging.plots import pyplot, save_figure
 
-    if len(args.photos) > 1 or Path(args.photos[0]).is_dir():
-        target = target.with_name(f"{target.stem}-{Path(photo).stem}{target.suffix or '.png'}")
     plt = pyplot()
     h, w = panels[0][0].shape[1:]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4 * h / w + 0.5), squeeze=False)
@@ -186,29 +203,31 @@ def _figure(panels: List[Tuple[np.ndarray, str]], target: Path, photo: str, args
         ax.imshow(np.clip(image, 0, 1).transpose(1, 2, 0))
         ax.set_title(title, fontsize=10)
         ax.axis("off")
-    tmp = save_figure(fig, target.with_name(f".{target.stem}.tmp.png"))   # then renamed: never half a file
-    tmp.replace(target)
+    tmp = target.with_name(f".{target.stem}.tmp.png")
+    try:
+        save_figure(fig, tmp).replace(target)   # renamed: never half a file
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    return command.run(restore_all, build_parser().parse_args(argv), PROG)
+
+
+def restore_all(args: argparse.Namespace) -> int:
+    """Restore every photo; one line per file that fails, the others still run."""
     files, problems = expand_paths(args.photos)
     if args.output and len(files) != 1:
-        return _fail(f"-o names one output file but {len(files)} photos were given; use --out-dir DIR")
-    if args.upscale < 1 or args.max_memory <= 0 or args.tile < 0 or not 0 < args.scale <= 1:
-        return _fail("--upscale must be >= 1, --max-memory > 0, --tile >= 0 and --scale in (0, 1]")
-    try:
-        model, meta, name = _load(args)
-    except SystemExit as stop:
-        return int(stop.code)
-    device = resolve_device(args.device)
+        raise UserError(f"-o names one output file but {len(files)} photos were given; use --out-dir DIR")
+    model, meta, name = _load(args)
+    device = command.device(args.device)
     inputs = [Path(f) for f in files]
     done = 0
-    for path in files:
+    for path, out in zip(files, command.distinct([output_path(args, f, name) for f in files])):
         try:
-            print(restore_file(path, output_path(args, path, name), model, meta, args, device, inputs))
+            print(restore_file(path, out, model, meta, args, device, inputs))
             done += 1
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, UserError) as error:
             problems.append(str(error) if str(error).startswith(str(path)) else f"{path}: {error}")
         except Exception as error:  # noqa: BLE001 (a strange file stays that file's problem)
             problems.append(f"{path}: {type(error).__name__}: {error}")
