@@ -12,12 +12,12 @@ import argparse
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from .backend import resolve_device
+from . import command
 from .checkpoint import checkpoint_meta, load_model
+from .command import Parser, non_negative_int, positive_int
 from .data.degrade import KINDS
 from .data.mnist import load_mnist_splits
-from .data.root import DataError
-from .errors import error_line
+from .errors import UserError
 from .imaging.classification import score_classifier
 from .imaging.restoration import Scores, load_test_set, score_model
 from .models.registry import REGISTRY
@@ -26,13 +26,13 @@ PROG = "python -m minitorch_deblur.evaluate"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = Parser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="a model.npz written by train (or a shipped one in pretrained/)")
     parser.add_argument("--degradation", choices=KINDS, help="default: the one the checkpoint was trained for")
-    parser.add_argument("--limit", type=int, default=0, help="score only the first N test images (0: all)")
+    parser.add_argument("--limit", type=non_negative_int, default=0, help="score only the first N test images (0: all)")
     parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA)")
     parser.add_argument("--allow-partial", action="store_true", help="score on a partial CIFAR-10 copy")
-    parser.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="images per forward pass (default 100)")
     parser.add_argument("--ensemble", action="store_true", help="score the mean of the model's outputs on the 8 "
                         "flips/rotations of each image (geometric self-ensemble: 8x the time)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -53,7 +53,7 @@ def table(rows: Dict[str, Scores], per_image_ms: float) -> str:
 def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> List[str]:
     kind = args.degradation or meta.get("degradation")
     if kind is None:
-        raise ValueError(f"{args.checkpoint} does not say which degradation it was trained for; pass --degradation")
+        raise UserError(f"{args.checkpoint} does not say which degradation it was trained for; pass --degradation")
     test = load_test_set(kind, args.data_dir, args.limit, args.allow_partial, dataset=meta.get("test_set", "cifar10"),
                          size=meta.get("crop_size", 96))
     model = load_model(args.checkpoint, device)
@@ -74,16 +74,16 @@ def evaluate_classifier(args: argparse.Namespace, meta: Dict, device: str) -> Li
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        meta = checkpoint_meta(args.checkpoint)
-        device = resolve_device(args.device)
-        record = REGISTRY.get(meta.get("model"))
-        run = evaluate_classifier if record is not None and record.task == "classify" else evaluate_restoration
-        print("\n".join(run(args, meta, device)))
-    except (OSError, ValueError, DataError) as error:
-        print(f"{PROG}: error: {error_line(error)}", file=sys.stderr)
-        return 2
+    """Errors (a bad checkpoint, missing data, a bad option) are one line and exit 2 (command.run)."""
+    return command.run(evaluate, build_parser().parse_args(argv), PROG, user_errors=(ValueError,))
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    meta = checkpoint_meta(args.checkpoint)
+    device = command.device(args.device)
+    record = REGISTRY.get(meta.get("model"))
+    run = evaluate_classifier if record is not None and record.task == "classify" else evaluate_restoration
+    print("\n".join(run(args, meta, device)))
     return 0
 
 

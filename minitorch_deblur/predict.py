@@ -6,7 +6,7 @@
 Each photo is made into an MNIST-style 28x28 image (imaging/digits.py), then classified: one line per file,
 ``photo.jpg: 7 (98.1%)``, then a summary. A missing file, a file that is not an image and a blank image each
 get a one-line message on stderr, and the other files are still classified. Exit status: 0 when at least one
-file was classified, 1 when none could be, 2 for bad arguments or a missing checkpoint.
+file was classified, 1 when none could be, 2 for bad arguments or a missing checkpoint (one line on stderr).
 """
 from __future__ import annotations
 
@@ -18,14 +18,18 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import command
 from . import functional as F
 from .autograd import Tensor, no_grad
-from .backend import resolve_device, to_device
-from .checkpoint import load_model
+from .backend import to_device
+from .checkpoint import checkpoint_meta, load_model
+from .command import Parser
+from .errors import UserError, error_line
 from .imaging.digits import Digit, preprocess, read_photo
 from .imaging.photo_io import expand_paths
 from .models.registry import REGISTRY
 
+PROG = "python -m minitorch_deblur.predict"
 PRETRAINED = REGISTRY["cnn"].shipped_path
 MAKE_PRETRAINED = REGISTRY["cnn"].make_command()
 
@@ -88,38 +92,58 @@ def plot_predictions(predictions: Sequence[Prediction], path: Path) -> None:
         row[3].set(xticks=range(10), ylim=(0, 1), title=f"top 3: {top3}")
         row[3].title.set_fontsize(9)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=80, format="png")
+        tmp.replace(path)      # renamed: never half a figure
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(fig)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m minitorch_deblur.predict", description=__doc__.split("\n")[0],
-                                     epilog="Exit status: 0 when at least one file was classified, 1 when none "
-                                            "could be, 2 for bad arguments or a missing checkpoint.")
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0],
+                    epilog="Exit status: 0 when at least one file was classified, 1 when none could be, 2 for bad "
+                           "arguments or a missing checkpoint.")
     parser.add_argument("files", nargs="+", help="photos of one handwritten digit each (PNG, JPEG, ...), or folders "
                         "of them")
     parser.add_argument("--checkpoint", default=str(PRETRAINED),
                         help="a model.npz written by train (default: the CNN shipped in the package)")
-    parser.add_argument("--show", metavar="FIG.png", default=None, help="save a figure of what the model saw")
+    parser.add_argument("--show", metavar="FIG.png", default=None, help="save a figure of what the model saw (never "
+                        "over one of the photos)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="default auto: cuda if CuPy and a GPU are there, else cpu")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parse_args(argv)
-    checkpoint = Path(args.checkpoint)
+    return command.run(predict, parse_args(argv), PROG)
+
+
+def _load(checkpoint: Path, device: str) -> Any:
+    """The classifier in ``checkpoint``; a UserError says why it cannot be used."""
     if not checkpoint.is_file():
-        how = f"make it with:\n  {MAKE_PRETRAINED}" if checkpoint == PRETRAINED else \
+        how = f"make it with: {MAKE_PRETRAINED}" if checkpoint == PRETRAINED else \
             "pass the model.npz of a training run (runs/<model>-<time>/model.npz)"
-        print(f"error: no checkpoint at {checkpoint}; {how}", file=sys.stderr)
-        return 2
-    device = resolve_device(args.device)
+        raise UserError(f"no checkpoint at {checkpoint}; {how}")
     try:
-        model = load_model(checkpoint, device)
-    except (ValueError, RuntimeError, OSError) as error:
-        print(f"error: cannot load {checkpoint}: {error}", file=sys.stderr)
-        return 2
+        name = checkpoint_meta(checkpoint).get("model")
+        if name not in REGISTRY or REGISTRY[name].task != "classify":
+            classifiers = ", ".join(n for n, r in REGISTRY.items() if r.task == "classify")
+            raise UserError(f"{checkpoint} holds a {name!r} model, not a digit classifier ({classifiers}); for "
+                            "restoration models use python -m minitorch_deblur.deblur")
+        return load_model(checkpoint, device)
+    except (ValueError, OSError) as error:
+        raise UserError(f"cannot load {checkpoint}: {error_line(error)}") from error
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Classify the files, print one line each, then the summary (and the --show figure)."""
+    files, _ = expand_paths(args.files)
+    if args.show:
+        command.refuse_input(args.show, files, "--show")
+    device = command.device(args.device)
+    model = _load(Path(args.checkpoint), device)
     predictions, problems = predict_files(args.files, model, device)
     for message in problems:
         print(f"{message}; skipped", file=sys.stderr)
