@@ -375,15 +375,17 @@ def assert_module_gradcheck(model: Any, inputs: Sequence[Any], loss: Optional[Ca
 # ------------------------------------------------------------------------------------------------------ CLI
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Gradient-check (and forward-check) operators of the op table on a few random configurations."""
+    from . import command  # noqa: PLC0415 (the command's plumbing is only needed by the CLI)
     from .testing import op_table  # noqa: PLC0415 (the table is only needed by the CLI)
 
     names = op_table.names()
-    parser = argparse.ArgumentParser(prog="python -m minitorch_deblur.gradcheck",
-                                     description="Check operators' gradients against central differences.")
+    parser = command.Parser(prog="python -m minitorch_deblur.gradcheck", debug=False,
+                            description="Check operators' gradients against central differences.")
     parser.add_argument("ops", nargs="*", help="operator names from the table (see --list)")
     parser.add_argument("--all", action="store_true", help="check every operator of the table")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the drawn configurations and inputs")
-    parser.add_argument("--configs", type=int, default=3, help="configurations drawn per operator")
+    parser.add_argument("--seed", type=command.seed, default=0, help="seed of the drawn configurations and inputs")
+    parser.add_argument("--configs", type=command.int_range(1, 1000), default=3,
+                        help="configurations drawn per operator (1 to 1000)")
     parser.add_argument("--list", action="store_true", help="list the operator names and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -392,7 +394,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     unknown = [o for o in args.ops if o not in names]
     if unknown or not (args.ops or args.all):
         what = f"unknown operator(s): {', '.join(unknown)}" if unknown else "name an operator or pass --all"
-        print(f"gradcheck: {what}\nvalid names: {', '.join(names)}", file=sys.stderr)
+        print(f"{parser.prog}: error: {what}; valid names: {', '.join(names)}", file=sys.stderr)
         return 2
     failures = 0
     for op in (names if args.all else args.ops):

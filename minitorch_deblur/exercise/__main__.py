@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from .. import command
+from ..command import Parser
+from ..errors import UserError
 from .grade import check
 from .skeleton import MARK, skeleton_source, solution_source
 from .table import BY_NAME, EXERCISES, Exercise
@@ -37,18 +40,18 @@ def _select(names: Sequence[str], lesson: Optional[int]) -> List[Exercise]:
     if lesson is not None:
         chosen = [e for e in EXERCISES if e.lesson == lesson]
         if not chosen:
-            raise SystemExit(f"{PROG}: error: no exercises for lesson {lesson} (lessons: "
-                             f"{sorted({e.lesson for e in EXERCISES})})")
+            raise UserError(f"no exercises for lesson {lesson} (lessons: {sorted({e.lesson for e in EXERCISES})})")
         return chosen
     unknown = [n for n in names if n not in BY_NAME]
     if unknown or not names:
-        raise SystemExit(f"{PROG}: error: {'unknown exercise ' + repr(unknown[0]) if unknown else 'name one'}; "
-                         f"choose from: {', '.join(BY_NAME)} (or --lesson N)")
+        raise UserError(f"{'unknown exercise ' + repr(unknown[0]) if unknown else 'name one'}; "
+                        f"choose from: {', '.join(BY_NAME)} (or --lesson N)")
     return [BY_NAME[n] for n in names]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description="Write the operators yourself; the framework grades them.")
+    """Parse, then run the subcommand; user errors are one line and exit 2 (command.run)."""
+    parser = Parser(prog=PROG, debug=False, description="Write the operators yourself; the framework grades them.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every exercise by lesson, with its status")
     for name, text in (("start", "write the skeleton into exercises/"), ("check", "grade your file"),
@@ -60,7 +63,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             p.add_argument("--force", action="store_true", help="overwrite your file")
         if name == "check":
             p.add_argument("--all", action="store_true", help="every exercise you have started")
-    args = parser.parse_args(argv)
+    return command.run(_run, parser.parse_args(argv), PROG)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "list":
         for lesson in sorted({e.lesson for e in EXERCISES}):
             print(f"lesson {lesson}:")
