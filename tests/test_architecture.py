@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "minitorch_deblur"
 # checkpoint/ and exercise/ are libraries whose __main__ alone is the command
 COMMANDS = {"minitorch_deblur.evaluate", "minitorch_deblur.deblur", "minitorch_deblur.predict",
             "minitorch_deblur.train", "minitorch_deblur.checkpoint.__main__", "minitorch_deblur.exercise.__main__",
-            "minitorch_deblur.gradcheck"}
+            "minitorch_deblur.gradcheck", "minitorch_deblur.lesson"}
 TASKS = {"minitorch_deblur.train.classify", "minitorch_deblur.train.restore", "minitorch_deblur.train.gan"}
 
 
