@@ -148,7 +148,7 @@ def test_strip_keeps_weights_and_meta_only(mlp_checkpoint, tmp_path, capsys):
     with np.load(stripped) as f:
         assert not [k for k in f.files if k.startswith("optim/")]
         record = json.loads(bytes(f["record.json"]).decode())
-    assert set(record) == {"meta"} and record["meta"]["model"] == "mlp"
+    assert set(record) == {"meta", "format_version"} and record["meta"]["model"] == "mlp"
     assert stripped.stat().st_size < mlp_checkpoint.stat().st_size / 2
     model, original = checkpoint.load_model(stripped), MLP()
     checkpoint.load_checkpoint(mlp_checkpoint, original)

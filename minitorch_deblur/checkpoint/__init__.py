@@ -13,15 +13,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..backend import to_device
-from ..models.registry import REGISTRY
+from ..errors import CheckpointError, UserError
+from ..models.registry import REGISTRY, check_options
+from ..nn.module import state_dict_problems
+from ..serialization import MissingCheckpoint, NpzReader
 
 PathLike = Union[str, Path]
+FORMAT_VERSION = 1        # the record's 'format_version'; a file without one is version 1
+RECORD_MAX_BYTES = 64 << 20   # record.json (meta, history, optimiser scalars) is kilobytes; more is not a checkpoint
 
 
 def _flatten_optimizer(state: Dict[str, Any], prefix: str = "optim/") -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
@@ -81,7 +87,8 @@ def save_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
 
 
 def _write_npz(path: Path, arrays: Dict[str, np.ndarray], record: Dict[str, Any], compress: bool = False) -> Path:
-    """Write ``arrays`` plus ``record`` (as the 'record.json' entry) to ``path`` atomically."""
+    """Write ``arrays`` plus ``record`` and its format version (as the 'record.json' entry) to ``path`` atomically."""
+    record = {**record, "format_version": FORMAT_VERSION}
     arrays = dict(arrays, **{"record.json": np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)})
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
@@ -97,50 +104,94 @@ def _write_npz(path: Path, arrays: Dict[str, np.ndarray], record: Dict[str, Any]
 
 def load_checkpoint(path: PathLike, model: Any, optimizer: Optional[Any] = None,
                     scheduler: Optional[Any] = None, average: Optional[Any] = None) -> Dict[str, Any]:
-    """Load what ``save_checkpoint`` wrote into the given objects; returns the meta record."""
+    """Load what ``save_checkpoint`` wrote into the given objects; returns the meta record.
+
+    Every array's shape is read from its header and checked against ``model`` before any data is read."""
     path = Path(path)
     with _open_checkpoint(path) as f:
         record = _read_record(f)
-        model.load_state_dict({k[len("model/"):]: f[k] for k in f.files if k.startswith("model/")})
+        model.load_state_dict(_read_weights(f, model))
         if average is not None:
             if "ema" not in record:
-                raise ValueError(f"{path} holds no weight average (it was trained without --ema)")
-            count = sum(k.startswith("ema/") for k in f.files)
-            average.load_state_dict({**record["ema"], "shadow": [f[f"ema/{i}"] for i in range(count)]})
+                raise CheckpointError(f"{path} holds no weight average (it was trained without --ema): drop --ema, "
+                                      "or resume a run trained with it")
+            count = sum(k.startswith("ema/") for k in f.names)
+            with _fitting(path, "weight average"):
+                average.load_state_dict({**record["ema"], "shadow": [f.read(f"ema/{i}") for i in range(count)]})
         if optimizer is not None and "optimizer" in record:
-            arrays = {k: f[k] for k in f.files if k.startswith("optim/")}
+            arrays = {k: f.read(k) for k in f.names if k.startswith("optim/")}
             saved = record["optimizer"]
-            saved = {"": saved} if "param_groups" in saved else saved     # written before optimisers had names
-            for name, opt in _named(optimizer).items():
-                opt.load_state_dict(_unflatten_optimizer(arrays, saved[name], _prefix(name)))
+            with _fitting(path, "optimiser state"):
+                saved = {"": saved} if "param_groups" in saved else saved     # written before optimisers had names
+                for name, opt in _named(optimizer).items():
+                    opt.load_state_dict(_unflatten_optimizer(arrays, saved[name], _prefix(name)))
     if scheduler is not None and "scheduler" in record:
-        saved = record["scheduler"]
-        saved = {"": saved} if "last_epoch" in saved else saved
-        for name, sch in _named(scheduler).items():
-            if sch is not None:
-                sch.load_state_dict(saved[name])
+        with _fitting(path, "lr scheduler state"):
+            saved = record["scheduler"]
+            saved = {"": saved} if "last_epoch" in saved else saved
+            for name, sch in _named(scheduler).items():
+                if sch is not None:
+                    sch.load_state_dict(saved[name])
     return record["meta"]
 
 
-def _open_checkpoint(path: Path) -> Any:
-    """``np.load(path)`` after checking that the file exists and is a checkpoint."""
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; pass the model.npz inside a run folder")
+@contextmanager
+def _fitting(path: Path, part: str) -> Iterator[None]:
+    """A ``part`` of the record that does not fit the run's objects becomes one CheckpointError."""
     try:
-        f = np.load(path)
-    except (ValueError, OSError):
-        f = None
-    if not isinstance(f, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is not a minitorch_deblur checkpoint (not an .npz file)")
-    if "record.json" not in f.files:
+        yield
+    except CheckpointError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"{path}: its {part} does not fit this run ({type(error).__name__}: "
+                              f"{str(error)[:200]}); resume it with the options it was trained with, or start a new "
+                              "run from its weights with --init") from error
+
+
+def _read_weights(f: NpzReader, model: Any) -> Dict[str, np.ndarray]:
+    """The 'model/' arrays of ``f``, after checking every name and shape against ``model`` from the headers alone."""
+    given = {k[len("model/"):]: f.header(k).shape for k in f.names if k.startswith("model/")}
+    problems = state_dict_problems({k: v.shape for k, v in model.state_dict().items()}, given)
+    if problems:
+        raise CheckpointError(f"{f.path} does not fit {type(model).__name__}: {problems}; pass a checkpoint of this "
+                              "model, built with the same model options")
+    return {k: f.read(f"model/{k}") for k in given}
+
+
+def _open_checkpoint(path: Path) -> NpzReader:
+    """The checkpoint at ``path``, opened, after checking that it exists and is one."""
+    if not path.is_file():
+        raise MissingCheckpoint(f"checkpoint {path} does not exist; pass the model.npz inside a run folder")
+    f = NpzReader(path, "checkpoint")
+    if "record.json" not in f.names:
         f.close()
-        raise ValueError(f"{path} is not a minitorch_deblur checkpoint (no record.json entry)")
+        raise CheckpointError(f"{path} is not a minitorch_deblur checkpoint (no record.json entry); pass the model.npz "
+                              "that python -m minitorch_deblur.train writes")
     return f
 
 
-def _read_record(f: Any) -> Dict[str, Any]:
-    """The JSON record (meta, optimizer, scheduler) of an open checkpoint."""
-    return json.loads(bytes(f["record.json"]).decode())
+def _read_record(f: NpzReader) -> Dict[str, Any]:
+    """The JSON record (meta, optimizer, scheduler) of an open checkpoint, checked: a dict with a dict 'meta', of a
+    format version this code reads."""
+    raw = f.read("record.json", RECORD_MAX_BYTES)
+    try:
+        record = json.loads(raw.tobytes().decode())
+    except (ValueError, RecursionError) as error:   # bad UTF-8 or JSON
+        raise CheckpointError(f"{f.path}: its record.json is not valid JSON ({str(error)[:200]}); the file is "
+                              "damaged: copy it again, or re-make it with the command that wrote it") from error
+    version = record.get("format_version", 1) if isinstance(record, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("meta"), dict) or type(version) is not int:
+        raise CheckpointError(f"{f.path}: its record.json is not a checkpoint record (a JSON object with a 'meta' "
+                              "object and an integer 'format_version'); the file is damaged or was not written by "
+                              "minitorch_deblur")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{f.path} is checkpoint format version {version}, newer than the version "
+                              f"{FORMAT_VERSION} this minitorch_deblur reads; update minitorch_deblur, or re-save it "
+                              "with the version that wrote it")
+    if not isinstance(record["meta"].get("model_options", {}), dict):
+        raise CheckpointError(f"{f.path}: its meta 'model_options' is not a JSON object of option -> value; the file "
+                              "is damaged")
+    return record
 
 
 def checkpoint_meta(path: PathLike) -> Dict[str, Any]:
@@ -157,7 +208,7 @@ def strip_checkpoint(src: PathLike, dst: PathLike, half: bool = False, drop: Seq
     src, dst = Path(src), Path(dst)
     with _open_checkpoint(src) as f:
         meta = _read_record(f)["meta"]
-        arrays = {k: f[k] for k in f.files if k.startswith("model/")
+        arrays = {k: f.read(k) for k in f.names if k.startswith("model/")
                   and not any(k.startswith(f"model/{name}.") for name in drop)}
     if half:
         arrays = {k: v.astype(np.float16) if v.dtype.kind == "f" else v for k, v in arrays.items()}
@@ -170,17 +221,21 @@ def strip_checkpoint(src: PathLike, dst: PathLike, half: bool = False, drop: Seq
 
 def load_model(path: PathLike, device: str = "cpu") -> Any:
     """Build the model named in the checkpoint's meta['model'] ('cnn', 'srcnn', ...) with its meta['model_options'],
-    load its weights; eval mode."""
+    checked against the registry's ranges before building; load its weights; eval mode."""
     meta = checkpoint_meta(path)
-    name = meta.get("model")
+    name, options = meta.get("model"), meta.get("model_options", {})
     if name not in REGISTRY:
-        raise ValueError(f"{path}: meta['model'] is {name!r}, not one of {', '.join(REGISTRY)}; was it written by "
-                         "python -m minitorch_deblur.train?")
-    model = REGISTRY[name].cls(**meta.get("model_options", {}))
+        raise CheckpointError(f"{path}: meta['model'] is {name!r}, not one of {', '.join(REGISTRY)}; was it written "
+                              "by python -m minitorch_deblur.train?")
+    try:
+        check_options(name, options)
+    except UserError as error:
+        raise CheckpointError(f"{path}: its record asks for {error}; the file is damaged or was not written by "
+                              "python -m minitorch_deblur.train") from None
+    model = REGISTRY[name].cls(**options)
     load_checkpoint(path, model)
     for key, value in model.state_dict().items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise ValueError(f"{path}: weight {key!r} holds NaN or infinite values, so every prediction would be "
-                             "meaningless; it comes from a run that diverged: retrain with a lower --lr")
+            raise CheckpointError(f"{path}: weight {key!r} holds NaN or infinite values, so every prediction would be "
+                                  "meaningless; it comes from a run that diverged: retrain with a lower --lr")
     return model.to(device).eval()
-

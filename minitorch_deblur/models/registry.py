@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ..errors import UserError
+from ..nn.conv import PADDING_MODES
 from .cae import CAE
 from .cnn import CNN
 from .deblurgan import DeblurGAN
@@ -20,6 +22,24 @@ from .win5rb import Win5RB
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 TRAIN = "python -m minitorch_deblur.train"
+Rule = Tuple[Callable[[Any], bool], str]   # (holds for a value the model can be built with, what it must be)
+
+
+def boolean() -> Rule:
+    return (lambda v: isinstance(v, bool), "true or false")
+
+
+def whole(low: int, high: int) -> Rule:
+    return (lambda v: type(v) is int and low <= v <= high, f"a whole number from {low} to {high}")
+
+
+def one_of(*values: Any) -> Rule:
+    return (lambda v: type(v) in {type(x) for x in values} and v in values,
+            "one of " + ", ".join(map(str, values)))
+
+
+def fraction() -> Rule:
+    return (lambda v: type(v) in (int, float) and 0 <= v < 1, "a number in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,8 @@ class ModelRecord:
     train options the model takes beyond the common ones. ``options``: constructor options that change the model
     (train flags of the same names; checkpoints record them). ``recipes``: 'course' (what the course ran) and
     'best' (the best measured here), each {option: value} over the common defaults (train/config.py).
+    ``option_rules``: {option: (check, what it must be)} for the constructor options a checkpoint may record
+    (``options`` and any others, e.g. a GAN's 'discriminator'); ``check_options`` applies them before building.
     ``shipped``: its file in pretrained/ ('' for none); ``made_by``: the commands that made that file, in order.
     """
 
@@ -38,6 +60,7 @@ class ModelRecord:
     task: str
     recipes: Mapping[str, Mapping[str, Any]]
     options: Tuple[str, ...] = ()
+    option_rules: Mapping[str, Rule] = field(default_factory=dict)
     shipped: str = ""
     made_by: Tuple[str, ...] = field(default=())
 
@@ -80,6 +103,8 @@ RECORDS = (
                  "padding_mode": "reflect", "batch_size": 16, "lr_schedule": "cosine", "mapping_kernel": 3,
                  "mapping_layers": 5}},
         options=("residual", "padding_mode", "mapping_kernel", "mapping_layers"),
+        option_rules={"residual": boolean(), "padding_mode": one_of(*PADDING_MODES), "mapping_kernel": one_of(1, 3, 5),
+                      "mapping_layers": whole(1, 32)},
         shipped="srcnn.npz", made_by=best_then("srcnn", train=" --allow-partial", strip="")),
     ModelRecord("cae", CAE, "restore", {
         "course": _COURSE_B,
@@ -91,7 +116,7 @@ RECORDS = (
         "course": {**_COURSE_B, "lr_schedule": "exp", "lr_step": 5, "lr_gamma": math.exp(-0.5)},
         "best": {**_COURSE_B, "zero_init_residual": True, "augment": True, "lr_schedule": "cosine",
                  "precise_bn": 50}},
-        options=("paper", "zero_init_residual"),
+        options=("paper", "zero_init_residual"), option_rules={"paper": boolean(), "zero_init_residual": boolean()},
         shipped="win5rb.npz", made_by=best_then("win5rb", "--epochs 20 --lr 5e-4", "--epochs 10 --lr 3e-4",
                                                 "--epochs 24 --lr 3e-4 --batch-size 16",
                                                 "--epochs 20 --lr 3e-4 --batch-size 16 --ema 0.999",
@@ -107,6 +132,8 @@ RECORDS = (
                  "crops_per_epoch": 1600, "l1_warmup": 20, "residual": True, "upsample": "resize",
                  "degradation": "shake"}},
         options=("residual", "upsample", "dropout"),
+        option_rules={"residual": boolean(), "upsample": one_of("transpose", "resize"), "dropout": fraction(),
+                      "discriminator": boolean()},
         shipped="deblurgan.npz", made_by=best_then("deblurgan", strip="--half --drop discriminator")),
 )
 REGISTRY: Dict[str, ModelRecord] = {record.name: record for record in RECORDS}
@@ -116,6 +143,28 @@ def names(*tasks: str) -> Tuple[str, ...]:
     """The registered model names (of these tasks only, when given), in registry order."""
     return tuple(name for name, record in REGISTRY.items() if not tasks or record.task in tasks)
 
+
+
+def check_options(name: str, options: Mapping[str, Any]) -> None:
+    """Raise one UserError unless model ``name`` takes every one of ``options``, each in its range: called before
+    building a model from a checkpoint's record (``load_model``) or from train's flags."""
+    if name not in REGISTRY:
+        raise UserError(f"no model named {_short(name)}; the models are {', '.join(REGISTRY)}")
+    record = REGISTRY[name]
+    known = dict.fromkeys((*record.options, *record.option_rules))
+    for key, value in options.items():
+        if key not in known:
+            takes = f"its options are {', '.join(known)}" if known else "it takes no options"
+            raise UserError(f"{name} has no option {_short(key)}; {takes}")
+        check, what = record.option_rules.get(key, (lambda v: True, ""))
+        if not check(value):
+            raise UserError(f"{name} option {key} must be {what}, got {_short(value)}")
+
+
+def _short(value: Any, most: int = 60) -> str:
+    """``repr(value)``, cut to ``most`` characters (a hostile record's value can be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def shipped(*tasks: str) -> Dict[str, Path]:

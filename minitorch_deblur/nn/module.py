@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd import Tensor, array_of, forget_grads
 from ..backend import device_of, get_array_module, shape_str, to_device
+from ..errors import CheckpointError
 from .parameter import Parameter
 
 
@@ -30,6 +31,35 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: List[str]
     unexpected_keys: List[str]
+
+
+class StateDictMismatch(CheckpointError, RuntimeError):
+    """A state dict that does not fit the model (a RuntimeError, as in PyTorch; a CheckpointError, so commands print
+    it as one line)."""
+
+
+def state_dict_problems(expected: Dict[str, Tuple[int, ...]], given: Dict[str, Tuple[int, ...]],
+                        strict: bool = True) -> str:
+    """Why arrays of shapes ``given`` do not fit parameters and buffers of shapes ``expected`` ({name: shape}), as
+    one line naming the missing, unexpected (when ``strict``) and mis-shaped keys; '' when they fit."""
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    mis_shaped = [f"{k}: model expects {shape_str(shape)}, checkpoint has {shape_str(given[k])}"
+                  for k, shape in expected.items() if k in given and tuple(shape) != tuple(given[k])]
+    problems = []
+    if strict and missing:
+        problems.append("missing keys: " + _some(missing))
+    if strict and unexpected:
+        problems.append("unexpected keys: " + _some(unexpected))
+    if mis_shaped:
+        problems.append("mis-shaped keys: " + _some(mis_shaped, "; "))
+    return "; ".join(problems)
+
+
+def _some(items: List[str], sep: str = ", ", most: int = 8) -> str:
+    """The first ``most`` items joined, then how many more (a wrong model's 200 keys stay readable)."""
+    more = f"{sep}and {len(items) - most} more" if len(items) > most else ""
+    return sep.join(items[:most]) + more
 
 
 class Module:
@@ -227,31 +257,20 @@ class Module:
     def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers in place, on the model's own device and dtype.
 
-        Raises one RuntimeError listing every missing key, unexpected key (when ``strict``) and mis-shaped key
-        (always), so a checkpoint that does not fit the model says exactly why. Nothing is loaded on error.
+        Raises one ``StateDictMismatch`` (a RuntimeError) naming every missing key, unexpected key (when ``strict``)
+        and mis-shaped key (always), so a checkpoint that does not fit the model says exactly why. Nothing is loaded
+        on error.
         """
         targets = self._state_targets()
+        expected = {key: tuple(_array_of(m, name, is_param).shape) for key, (m, name, is_param) in targets.items()}
+        problems = state_dict_problems(expected, {k: tuple(np.shape(array_of(v))) for k, v in state_dict.items()},
+                                       strict)
+        if problems:
+            raise StateDictMismatch(f"load_state_dict: the checkpoint does not match {type(self).__name__}: "
+                                    f"{problems} (check that the model was built with the same architecture and "
+                                    "arguments; pass strict=False to load only the matching keys)")
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
-        mis_shaped = []
-        for key, (m, name, is_param) in targets.items():
-            if key in state_dict:
-                have = _array_of(m, name, is_param)
-                got = tuple(np.shape(array_of(state_dict[key])))
-                if tuple(have.shape) != got:
-                    mis_shaped.append(f"{key}: model expects {shape_str(have.shape)}, checkpoint has {shape_str(got)}")
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
-        if mis_shaped:
-            problems.append("mis-shaped keys: " + "; ".join(mis_shaped))
-        if problems:
-            raise RuntimeError(f"load_state_dict: the checkpoint does not match {type(self).__name__}:\n  "
-                               + "\n  ".join(problems)
-                               + "\n(check that the model was built with the same architecture and arguments; "
-                                 "pass strict=False to load only the matching keys)")
         for key, (m, name, is_param) in targets.items():
             if key in state_dict:
                 have = _array_of(m, name, is_param)
