@@ -111,6 +111,9 @@ def test_a_missing_checkpoint_is_still_a_file_not_found(tmp_path):
     ([1, 2], ["not a checkpoint record"]), ({"meta": "srcnn"}, ["not a checkpoint record"]),
     ({"optimizer": {}}, ["not a checkpoint record"]),
     ({"meta": {}, "format_version": "1"}, ["integer 'format_version'"]),
+    ({"meta": {}, "format_version": 0}, ["'format_version' of 1 or more"]),
+    ({"meta": {}, "format_version": True}, ["integer 'format_version'"]),
+    (b"[" * 100_000 + b"]" * 100_000, ["not valid JSON"]),
     ({"meta": {"model": "srcnn", "model_options": [1]}}, ["model_options"]),
 ])
 def test_a_malformed_record_is_one_error(tmp_path, record, words):

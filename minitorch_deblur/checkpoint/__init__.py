@@ -180,10 +180,11 @@ def _read_record(f: NpzReader) -> Dict[str, Any]:
         raise CheckpointError(f"{f.path}: its record.json is not valid JSON ({str(error)[:200]}); the file is "
                               "damaged: copy it again, or re-make it with the command that wrote it") from error
     version = record.get("format_version", 1) if isinstance(record, dict) else None
-    if not isinstance(record, dict) or not isinstance(record.get("meta"), dict) or type(version) is not int:
+    if not isinstance(record, dict) or not isinstance(record.get("meta"), dict) or type(version) is not int \
+            or version < 1:
         raise CheckpointError(f"{f.path}: its record.json is not a checkpoint record (a JSON object with a 'meta' "
-                              "object and an integer 'format_version'); the file is damaged or was not written by "
-                              "minitorch_deblur")
+                              "object and an integer 'format_version' of 1 or more); the file is damaged or was not "
+                              "written by minitorch_deblur")
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{f.path} is checkpoint format version {version}, newer than the version "
                               f"{FORMAT_VERSION} this minitorch_deblur reads; update minitorch_deblur, or re-save it "
