@@ -16,7 +16,7 @@ import math
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterator, List, NoReturn, Optional, Sequence, Tuple, Type
 
@@ -151,6 +151,22 @@ def distinct(paths: Sequence[Path]) -> List[Path]:
         taken.add(os.path.normcase(candidate.resolve()))
         out.append(candidate)
     return out
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` for the block to write; renamed over ``target`` when the block ends,
+    removed on any error or Ctrl-C (never half a file). An OSError names ``target``, not the temporary file."""
+    target = Path(target)
+    tmp = target.with_name(f".{target.stem}.tmp{target.suffix or '.png'}")
+    try:
+        yield tmp
+        tmp.replace(target)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(target)) from error
+    finally:
+        with suppress(OSError):
+            tmp.unlink()
 
 
 def _alive(pid: int) -> bool:

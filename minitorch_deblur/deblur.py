@@ -203,11 +203,8 @@ def _figure(panels: List[Tuple[np.ndarray, str]], target: Path) -> None:
         ax.imshow(np.clip(image, 0, 1).transpose(1, 2, 0))
         ax.set_title(title, fontsize=10)
         ax.axis("off")
-    tmp = target.with_name(f".{target.stem}.tmp.png")
-    try:
-        save_figure(fig, tmp).replace(target)   # renamed: never half a file
-    finally:
-        tmp.unlink(missing_ok=True)
+    with command.atomic_path(target) as tmp:
+        save_figure(fig, tmp)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -92,12 +92,10 @@ def plot_predictions(predictions: Sequence[Prediction], path: Path) -> None:
         row[3].set(xticks=range(10), ylim=(0, 1), title=f"top 3: {top3}")
         row[3].title.set_fontsize(9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
     try:
-        fig.savefig(tmp, dpi=80, format="png")
-        tmp.replace(path)      # renamed: never half a figure
+        with command.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=80, format="png")
     finally:
-        tmp.unlink(missing_ok=True)
         plt.close(fig)
 
 
