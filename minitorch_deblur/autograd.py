@@ -13,6 +13,7 @@ operators in ``functional/`` and are attached by ``functional/tensor_methods.py`
 from __future__ import annotations
 
 import contextlib
+import inspect
 import weakref
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -130,6 +131,10 @@ class Function:
 
     #: the name error messages use; defaults to the lower-case class name
     name: str = ""
+    #: positions of the inputs that must be floating point (apply refuses int, uint8 and bool there)
+    float_inputs: Tuple[int, ...] = ()
+    #: True for the broadcasting binary ops: apply names the op and both shapes when they do not broadcast
+    broadcasts: bool = False
 
     @staticmethod
     def forward(ctx: Context, *arrays: Any, **params: Any) -> Any:  # pragma: no cover - abstract
@@ -147,14 +152,68 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
         """Run forward on the inputs' arrays and, when a gradient is needed, record the node for backward."""
         tensors = _as_inputs(cls.op_name(), inputs)
+        if cls.float_inputs:
+            _require_float_inputs(cls, tensors)
         ctx = Context(cls, tensors)
-        out = cls.forward(ctx, *[None if t is None else t.data for t in tensors], **params)
+        try:
+            out = cls.forward(ctx, *[None if t is None else t.data for t in tensors], **params)
+        except ValueError as error:  # free when nothing is raised; only a misuse the inputs prove is renamed
+            _explain(cls, tensors, params, error)
+            raise
         result = Tensor(out)
         if _GradMode.enabled and any(ctx.needs_input_grad):
             result.requires_grad = True
             result.grad_fn = ctx
             ctx.output, ctx.output_dtype = weakref.ref(result), result.data.dtype
         return result
+
+
+def _input_names(cls: type, n: int) -> List[str]:
+    """forward's parameter names after ctx (x, weight, bias...), for error messages only."""
+    try:
+        names = list(inspect.signature(cls.forward).parameters)[1:]
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"input {i}" for i in range(n)]
+
+
+def require_float(op: str, **arrays: Any) -> None:
+    """Refuse a non-floating array among ``arrays`` (name=array; None skipped): one dtype.kind check each."""
+    for name, data in arrays.items():
+        data = data.data if isinstance(data, Tensor) else data
+        if data is not None and data.dtype.kind != "f":
+            fix = "x.astype(np.float32) / 255 (images in 0..255 become 0..1)" if data.dtype == np.uint8 else \
+                "x.astype(np.float32)"
+            raise TypeError(f"{op} expects floating point input (float32); got {data.dtype} for {name} of shape "
+                            f"{shape_str(data.shape)}: convert with {fix}")
+
+
+def _require_float_inputs(cls: type, tensors: Sequence[Optional["Tensor"]]) -> None:
+    """``require_float`` on the inputs at ``cls.float_inputs``, named as forward names them."""
+    for i in cls.float_inputs:
+        t = tensors[i] if i < len(tensors) else None
+        if t is not None and t.data.dtype.kind != "f":  # names are looked up only on the way to the error
+            require_float(cls.op_name(), **{_input_names(cls, len(tensors))[i]: t})
+
+
+def _explain(cls: type, tensors: Sequence[Optional["Tensor"]], params: dict, error: ValueError) -> None:
+    """Raise a clear error for a ValueError of forward that the inputs prove to be the caller's: shapes that do not
+    broadcast, or a ``dim`` out of range. Anything else (a bug inside forward) is left to propagate as it is."""
+    op = cls.op_name()
+    shapes = [t.shape for t in tensors if t is not None]
+    if cls.broadcasts and len(shapes) > 1:
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"{op}: shapes {' and '.join(shape_str(s) for s in shapes)} do not broadcast: aligned "
+                             "from the right, each pair of sizes must be equal or one of them 1; reshape or "
+                             "index one input so they line up (e.g. b.reshape(-1, 1))") from None
+    dim = params.get("dim")
+    if isinstance(error, IndexError) and isinstance(dim, int) and shapes:
+        ndim = len(shapes[0])
+        if not -max(ndim, 1) <= dim < max(ndim, 1):
+            raise IndexError(f"{op}: dim {dim} is out of range for an input of shape {shape_str(shapes[0])} "
+                             f"({ndim} dims): use a dim in [{-ndim}, {ndim - 1}] (-1 is the last)") from None
 
 
 def _as_inputs(op: str, inputs: Sequence[Any]) -> Tuple[Optional["Tensor"], ...]:
@@ -209,6 +268,8 @@ class Tensor:
             data = data.astype(dtype)
         elif not isinstance(data, xp.ndarray):  # numpy scalars (np.float32(1.0)) become 0-d arrays
             data = xp.asarray(data)
+        if data.dtype.kind not in "biuf":
+            _refuse_dtype(data)
         self.data = data
         self.grad: Optional[Any] = None
         self.requires_grad = bool(requires_grad)
@@ -326,6 +387,17 @@ class Tensor:
                 raise ValueError(f"backward(): grad has shape {shape_str(grad.shape)} but the tensor has shape "
                                  f"{shape_str(self.shape)}")
         run_backward(self, grad, retain_graph)
+
+
+def _refuse_dtype(data: Any) -> None:
+    """A tensor holds numbers: bool, int or float. Strings, objects and complex numbers are refused here, once."""
+    kind = data.dtype.kind
+    what = {"c": "complex numbers (this framework has no complex autograd)", "U": "strings", "S": "bytes",
+            "O": "Python objects", "M": "dates", "m": "time spans", "V": "structured records"}.get(kind, kind)
+    fix = "take x.real or abs(x) first" if kind == "c" else \
+        "convert to numbers first, e.g. np.asarray(values, dtype=np.float32)"
+    raise TypeError(f"Tensor: dtype {data.dtype} of shape {shape_str(data.shape)} holds {what}; a tensor holds "
+                    f"bool, int or float: {fix}")
 
 
 def unbroadcast(grad: Any, shape: Tuple[int, ...]) -> Any:

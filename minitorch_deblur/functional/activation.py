@@ -77,6 +77,8 @@ class Tanh(Function):
 class Softmax(Function):
     """y = exp(x - max) / sum exp(x - max) along dim;  dx = y (g - sum(g y))."""
 
+    float_inputs = (0,)
+
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int = -1) -> Any:
         y = get_array_module(x).exp(log_softmax_array(x, dim))
@@ -92,6 +94,9 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along dim;  dx = g - softmax(x) sum(g)."""
+
+    name = "log_softmax"
+    float_inputs = (0,)
 
     @staticmethod
     def forward(ctx: Context, x: Any, dim: int = -1) -> Any:

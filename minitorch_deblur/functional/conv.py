@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple, Union
 
-from ..autograd import Context, Function, Tensor
+from ..autograd import Context, Function, Tensor, require_float
 from ..backend import get_array_module, shape_str
 
 IntPair = Union[int, Tuple[int, int]]
@@ -70,7 +70,8 @@ def check_columns(cols: Any, x_shape: Tuple[int, ...], kernel: Tuple[int, int], 
 
 
 def _check_conv(op: str, x: Any, weight: Any, bias: Any, in_axis: int, out_axis: int) -> None:
-    """4-D input and weight, input channels that match the weight's, and a bias of one value per output."""
+    """Floating 4-D input and weight, input channels that match the weight's, and a bias of one value per output."""
+    require_float(op, x=x, weight=weight, bias=bias)
     if x.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape_str(x.shape)}; "
                          "add a batch axis with x.reshape(1, *x.shape) for a single image")
@@ -155,6 +156,7 @@ class Conv2d(Function):
     """
 
     name = "conv2d"
+    float_inputs = (0, 1, 2)
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,
@@ -220,6 +222,7 @@ class ConvTranspose2d(Function):
     """
 
     name = "conv_transpose2d"
+    float_inputs = (0, 1, 2)
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,

@@ -14,6 +14,8 @@ from ..backend import get_array_module
 class Add(Function):
     """y = a + b;  da = g, db = g."""
 
+    broadcasts = True
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         return a + b
@@ -26,6 +28,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;  da = g, db = -g."""
 
+    broadcasts = True
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         return a - b
@@ -37,6 +41,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  da = g * b, db = g * a."""
+
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
@@ -51,6 +57,8 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  da = g / b, db = -g * a / b**2."""
+
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
@@ -174,6 +182,8 @@ class Clamp(Function):
 class Maximum(Function):
     """y = max(a, b) elementwise;  the gradient goes to the larger input (half each on a tie)."""
 
+    broadcasts = True
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:
         xp = get_array_module(a, b)
@@ -189,6 +199,8 @@ class Maximum(Function):
 
 class Where(Function):
     """y = x where condition else other;  dx = g where condition, d_other = g elsewhere (each unbroadcast)."""
+
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Context, x: Any, other: Any, condition: Any = None) -> Any:

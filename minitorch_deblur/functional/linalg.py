@@ -30,6 +30,8 @@ class MatMul(Function):
 class Linear(Function):
     """y = x W^T + b for x (N, in), W (out, in), b (out,);  dx = g W, dW = g^T x, db = sum_N g."""
 
+    float_inputs = (0, 1, 2)
+
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Optional[Any] = None) -> Any:
         if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:

@@ -47,6 +47,9 @@ class CrossEntropy(Function):
     dx_i = (softmax(x_i) - q_i) * g_i. Returns per-sample losses (N,); the wrapper reduces.
     """
 
+    name = "cross_entropy"
+    float_inputs = (0,)
+
     @staticmethod
     def forward(ctx: Context, logits: Any, target: Any, label_smoothing: float = 0.0) -> Any:
         xp = get_array_module(logits)

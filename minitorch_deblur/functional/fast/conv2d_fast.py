@@ -34,6 +34,7 @@ class Conv2dFast(Function):
     """y = conv2d(x, W) + b as conv.Conv2d, computed by ``algorithm``; db = dy summed over N, Ho, Wo."""
 
     name = "conv2d"
+    float_inputs = (0, 1, 2)
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,

@@ -67,6 +67,7 @@ class ConvTranspose2dFast(Function):
     dx = W @ im2col(dy), dW = x @ im2col(dy).T, db = dy summed over N, Ho, Wo."""
 
     name = "conv_transpose2d"
+    float_inputs = (0, 1, 2)
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,
