@@ -53,6 +53,22 @@ def test_an_exit_or_a_crash_in_the_learners_code_is_a_failure_with_a_hint(tmp_pa
     assert not report.passed and says in text and "hint:" in text
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_process_the_learners_code_leaves_running_is_stopped(tmp_path):
+    pid_file = tmp_path / "pid"
+    line = (f"        import subprocess, pathlib; pathlib.Path({str(pid_file)!r}).write_text("
+            "str(subprocess.Popen(['sleep', '60']).pid))\n")
+    report, text, _ = _check(tmp_path, line)
+    assert report.passed, text
+    pid = int(pid_file.read_text())
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"sleep {pid} still runs after the check")
+
+
 def test_an_exit_at_import_is_a_failure(tmp_path):
     report, text, _ = _check(tmp_path, top="import os\nos._exit(0)\n")
     assert not report.passed and "exit status 0" in text

@@ -52,23 +52,23 @@ def _run(exercise: Exercise, path: Path, folder: Path, timeout: float) -> Option
     try:
         proc.join(timeout)
     finally:
-        if proc.exitcode is None:
-            _kill(proc.pid)
-            proc.join()
-            timed_out = True
-        else:
-            timed_out = False
+        timed_out = proc.exitcode is None
+        _kill(proc.pid, alive=timed_out)            # the child on a timeout; always what it left running
+        proc.join()
     return None if timed_out else proc.exitcode
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: int, alive: bool) -> None:
+    """SIGKILL the child's session (it and anything it started); the child alone when it has none yet. After the
+    child was reaped (``alive`` False) only its session is signalled: its pid may already be someone else's."""
     try:
-        os.killpg(pid, signal.SIGKILL)              # the child's session: it and anything it started
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, AttributeError):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _read(result: Path, exercise: Exercise) -> Optional[Report]:
