@@ -225,7 +225,8 @@ def restore_all(args: argparse.Namespace) -> int:
             print(restore_file(path, out, model, meta, args, device, inputs))
             done += 1
         except (OSError, ValueError, UserError) as error:
-            problems.append(str(error) if str(error).startswith(str(path)) else f"{path}: {error}")
+            text = command.describe_os_error(error) if isinstance(error, OSError) else str(error)
+            problems.append(text if text.startswith(str(path)) else f"{path}: {text}")
         except Exception as error:  # noqa: BLE001 (a strange file stays that file's problem)
             problems.append(f"{path}: {type(error).__name__}: {error}")
     for message in problems:

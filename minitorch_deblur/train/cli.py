@@ -239,6 +239,8 @@ def run(config: TrainConfig) -> int:
         run_dir = Path(config.out or f"runs/{config.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     if config.init and not config.resume:
         _check_init(config)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"the run folder {run_dir} is a file; choose a folder with --out")
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
