@@ -33,7 +33,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import Generator, get_array_module
 from ..checkpoint import load_checkpoint
-from ..models.registry import REGISTRY
+from ..models.registry import REGISTRY, check_options
 from ..optim import Adam, CosineAnnealingLR, ExponentialLR, StepLR
 from .config import TrainConfig
 
@@ -69,6 +69,7 @@ class Task(ABC):
 
     def build(self, generator: Generator) -> Built:
         options = self.model_options()
+        check_options(self.config.model, options)   # out-of-range options: one line, before anything is built
         model = REGISTRY[self.config.model].cls(generator=generator, **options)
         optimizers = self.optimizers(model)
         return Built(model, optimizers, {name: make_scheduler(opt, self.config) for name, opt in optimizers.items()},
