@@ -28,7 +28,7 @@ from . import command
 from .checkpoint import checkpoint_meta, load_model
 from .command import Parser, float_range, int_range, non_negative_int, positive_float, seed
 from .errors import UserError, error_line
-from .imaging.photo_io import expand_paths, read_color_photo, save_atomically, to_pil
+from .imaging.photo_io import Canvas, expand_paths, read_photo, save_atomically, to_pil
 from .imaging.restoration import self_ensemble
 from .imaging.tiling import restore_image
 from .models.registry import REGISTRY, names, shipped
@@ -58,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(sharp) photo, and save a before/after figure with each image's PSNR")
     parser.add_argument("--compare", metavar="FILE", help="also save input | output side by side (with several "
                         "photos: FILE's stem + '-<output stem>')")
-    parser.add_argument("--max-memory", type=positive_float, default=2.0, help="GB for one forward pass before tiling "
-                        "(default 2)")
+    parser.add_argument("--max-memory", type=positive_float, default=2.0, help="bound in GB on the process's working "
+                        "set beyond the interpreter and model: the decoded photo and its output (a few bytes a pixel) "
+                        "plus the forward pass, whole or one tile at a time (default 2); --degrade, --upscale, --scale, "
+                        "--ensemble and --compare also hold float copies of the photo (24 bytes a pixel)")
     parser.add_argument("--tile", type=non_negative_int, default=0, help="force tiles with this core size in pixels")
     parser.add_argument("--ensemble", action="store_true", help="average the outputs on the 8 flips and rotations "
                         "of the photo (8x the time)")
@@ -160,11 +162,19 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
         command.refuse_input(figure, inputs, "--compare" if args.compare else "the --degrade figure")
         if command.same_file(figure, out) or figure.resolve() == out.resolve():
             raise UserError(f"--compare {figure} is the output file too; give the figure another name")
-    rgb, photo = read_color_photo(path)
-    if args.upscale > 1 and rgb.shape[1] * rgb.shape[2] * args.upscale ** 2 > MAX_UPSCALED_MEGAPIXELS * 1e6:
-        raise UserError(f"--upscale {args.upscale} would make {rgb.shape[2] * args.upscale}x"
-                        f"{rgb.shape[1] * args.upscale} pixels, over the {MAX_UPSCALED_MEGAPIXELS} megapixel limit; "
+    pixels, photo = read_photo(path)
+    _, h, w = pixels.shape
+    if args.upscale > 1 and h * w * args.upscale ** 2 > MAX_UPSCALED_MEGAPIXELS * 1e6:
+        raise UserError(f"--upscale {args.upscale} would make {w * args.upscale}x"
+                        f"{h * args.upscale} pixels, over the {MAX_UPSCALED_MEGAPIXELS} megapixel limit; "
                         "use a smaller --upscale or crop the photo")
+    if not (args.degrade or args.upscale > 1 or args.ensemble or args.scale != 1 or figure is not None):
+        canvas = Canvas(photo, h, w)      # tiles read from the decoded photo and written into it as they go
+        start = time.perf_counter()
+        _, how = restore_image(model, pixels, args.max_memory * 1e9, device, args.tile, out=canvas)
+        save_atomically(canvas.image(), out)
+        return f"{path} -> {out} ({w}x{h}, {how}, {time.perf_counter() - start:.1f} s)"
+    rgb = pixels[:, :, :]
     sharp = None
     if args.degrade:
         from .data.degrade import degrade_one
@@ -179,7 +189,7 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
     seconds = time.perf_counter() - start
     restored = np.clip(restored, 0, 1)
     if args.upscale > 1 and photo.alpha is not None:
-        photo.alpha = upscale(photo.alpha[None], args.upscale)[0].clip(0, 1)
+        photo.alpha = upscale(photo.alpha[None] / 255.0, args.upscale)[0].clip(0, 1)
     save_atomically(to_pil(restored, photo), out)
     line = f"{path} -> {out} ({source.shape[2]}x{source.shape[1]}, {how}, {seconds:.1f} s)"
     if sharp is not None:

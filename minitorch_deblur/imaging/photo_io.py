@@ -1,9 +1,11 @@
 """Photos in and out for the restoration commands: any mode Pillow reads, EXIF orientation applied, and the output
 written in the input's mode and bit depth, atomically.
 
-``read_color_photo(path) -> (rgb float32 (3, H, W) in [0, 1], Photo)``: grey is repeated to 3 channels, alpha is
-kept aside, 16-bit values keep their precision. ``write_like(rgb, photo, path)`` turns the model's RGB output back:
-grey as the channel mean, alpha re-attached, 16-bit PNG for a 16-bit input. ``expand_paths`` turns the folders
+``read_photo(path) -> (Pixels, Photo)`` keeps the decoded values (uint8, or float grey for 16-bit) and serves them
+as float32 RGB (3, h, w) in [0, 1] one tile at a time; ``read_color_photo`` gives the whole float image. Grey is
+repeated to 3 channels, alpha is kept aside, 16-bit values keep their precision. ``Canvas`` (and ``to_pil``) turns
+the model's RGB output back, tile by tile: grey as the channel mean, alpha re-attached, 16-bit PNG for a 16-bit
+input. Large photos thus cost a few bytes a pixel, not the 24 of float32 RGB in and out. ``expand_paths`` turns the folders
 among the command line's paths into the images inside them.
 """
 from __future__ import annotations
@@ -51,8 +53,8 @@ def wide_grey(im: Any) -> "Optional[tuple[np.ndarray, bool]]":
 
 @dataclass
 class Photo:
-    """What is needed to write a result like its input: Pillow mode, grey or not, alpha (H, W) in [0, 1] or None,
-    and whether the values were 16-bit."""
+    """What is needed to write a result like its input: Pillow mode, grey or not, alpha (H, W) (uint8, or float in
+    [0, 1]) or None, and whether the values were 16-bit."""
 
     mode: str
     grey: bool
@@ -60,35 +62,78 @@ class Photo:
     sixteen_bit: bool
 
 
-def read_color_photo(path: Any) -> "tuple[np.ndarray, Photo]":
-    """(RGB float32 (3, H, W) in [0, 1], Photo) for any image file."""
+class Pixels:
+    """A decoded photo kept as decoded (uint8 grey or RGB, or float grey for 16/32-bit), read as float32 RGB:
+    ``pixels[:, y0:y1, x0:x1]`` is (3, h, w) in [0, 1], so a large photo is converted one tile at a time."""
+
+    def __init__(self, array: np.ndarray, scale: float) -> None:
+        self.array, self.scale = array, scale
+        self.shape = (3, *array.shape[:2])
+        self.nbytes = (array.base if isinstance(array.base, np.ndarray) else array).nbytes
+
+    def __getitem__(self, key: Tuple[slice, slice, slice]) -> np.ndarray:
+        channels, rows, cols = key
+        part = self.array[rows, cols].astype(np.float32) / np.float32(self.scale)
+        rgb = np.broadcast_to(part, (3, *part.shape)) if part.ndim == 2 else part.transpose(2, 0, 1)
+        return np.ascontiguousarray(rgb[channels])
+
+
+class Canvas:
+    """The output photo in the input's mode and bit depth, filled tile by tile: ``canvas[:, y0:y1, x0:x1] = rgb``
+    takes float RGB (3, h, w), clips it to [0, 1] and stores grey as the channel mean, 8 or 16 bits a value."""
+
+    def __init__(self, photo: Photo, height: int, width: int) -> None:
+        self.photo, self.shape = photo, (3, height, width)
+        self.top = 65535 if photo.sixteen_bit else 255
+        grey = photo.grey or photo.sixteen_bit
+        self.array = np.zeros((height, width) if grey else (height, width, 3),
+                              dtype=np.uint16 if photo.sixteen_bit else np.uint8)
+        self.nbytes = self.array.nbytes + (0 if photo.alpha is None else photo.alpha.nbytes)
+
+    def __setitem__(self, key: Tuple[slice, slice, slice], rgb: np.ndarray) -> None:
+        _, rows, cols = key
+        x = np.clip(rgb, 0, 1)
+        self.array[rows, cols] = np.rint((x.mean(axis=0) if self.array.ndim == 2 else x.transpose(1, 2, 0)) * self.top)
+
+    def image(self) -> Any:
+        """The Pillow image, alpha re-attached."""
+        from PIL import Image  # noqa: PLC0415
+
+        alpha = self.photo.alpha
+        if alpha is None or self.photo.sixteen_bit:
+            return Image.fromarray(self.array)
+        if alpha.dtype != np.uint8:
+            alpha = np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
+        channels = [self.array] if self.array.ndim == 2 else [self.array[..., i] for i in range(3)]
+        return Image.fromarray(np.stack([*channels, alpha], axis=2), "LA" if self.array.ndim == 2 else "RGBA")
+
+
+def read_photo(path: Any) -> "tuple[Pixels, Photo]":
+    """(Pixels, Photo) for any image file: the decoded values, as compact as the file's mode allows."""
     with opened(path) as im:
         mode, wide = im.mode, wide_grey(im)
         if wide is not None:
-            return np.repeat(wide[0][None], 3, axis=0), Photo(mode, True, None, wide[1])
+            return Pixels(wide[0], 1.0), Photo(mode, True, None, wide[1])
         has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info)
         grey = mode in ("L", "LA", "1")
-        rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255
-    alpha = rgba[..., 3] if has_alpha else None
-    return np.ascontiguousarray(rgba[..., :3].transpose(2, 0, 1)), Photo(mode, grey, alpha, False)
+        keep = ("LA" if grey else "RGBA") if has_alpha else ("L" if grey else "RGB")
+        array = np.asarray(im if im.mode == keep else im.convert(keep))
+    if not has_alpha:
+        return Pixels(array, 255.0), Photo(mode, grey, None, False)
+    return Pixels(array[..., 0] if grey else array[..., :3], 255.0), Photo(mode, grey, array[..., -1], False)
+
+
+def read_color_photo(path: Any) -> "tuple[np.ndarray, Photo]":
+    """(RGB float32 (3, H, W) in [0, 1], Photo) for any image file."""
+    pixels, photo = read_photo(path)
+    return pixels[:, :, :], photo
 
 
 def to_pil(rgb: np.ndarray, photo: Photo) -> Any:
     """The model's RGB output (3, H, W) as a Pillow image in the input's mode (clipped to [0, 1])."""
-    from PIL import Image  # noqa: PLC0415
-
-    x = np.clip(rgb, 0, 1).transpose(1, 2, 0)
-    if photo.sixteen_bit:
-        return Image.fromarray(np.rint(x.mean(axis=2) * 65535).astype(np.uint16))
-    if photo.grey:
-        grey = np.rint(x.mean(axis=2) * 255).astype(np.uint8)
-        if photo.alpha is None:
-            return Image.fromarray(grey)
-        return Image.fromarray(np.stack([grey, np.rint(photo.alpha * 255).astype(np.uint8)], axis=2), "LA")
-    u8 = np.rint(x * 255).astype(np.uint8)
-    if photo.alpha is not None:
-        u8 = np.concatenate([u8, np.rint(photo.alpha * 255).astype(np.uint8)[..., None]], axis=2)
-    return Image.fromarray(u8)
+    canvas = Canvas(photo, *rgb.shape[1:])
+    canvas[:, :, :] = rgb
+    return canvas.image()
 
 
 def save_atomically(image: Any, path: Path, **options: Any) -> Path:

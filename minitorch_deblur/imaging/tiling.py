@@ -15,13 +15,17 @@ statistics. It runs whole while it fits; otherwise in large tiles that overlap b
 with weights that ramp linearly across each overlap (``blended``), which changes the output a little.
 
 The memory of a forward pass is measured, not guessed: ``bytes_per_pixel`` runs the model on two small probes under
-``tracemalloc`` (which sees NumPy's allocations) and fits peak = a + b * pixels.
+``tracemalloc`` (which sees NumPy's allocations) and fits peak = a + b * pixels, once per model (then remembered).
+The budget covers the whole working set: the image and output held (a photo as its decoded uint8 values,
+photo_io.Pixels and Canvas, converted a tile at a time) plus one tile's forward pass and, when blending, one band
+of tile rows.
 """
 from __future__ import annotations
 
 import math
 import tracemalloc
-from typing import Any, Iterator, List, Tuple
+import weakref
+from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy as np
 
@@ -30,6 +34,8 @@ from ..autograd import Tensor, no_grad
 from ..backend import to_device
 
 MIN_TILE = 32   # below this the halo costs more than the core: a budget too small for it is exceeded, not obeyed
+HEADROOM = 0.85   # of the bound for the forward pass: the process's RSS also holds freed blocks the allocator
+#                   keeps, BLAS and Pillow buffers (measured: 16 Mpx grey at 300 MB peaked 3% over without it)
 
 
 def receptive_field(model: Any) -> Tuple[int, int]:
@@ -62,7 +68,22 @@ def receptive_field(model: Any) -> Tuple[int, int]:
 
 
 def bytes_per_pixel(model: Any, channels: int = 3, probes: Tuple[int, int] = (48, 96)) -> Tuple[float, float]:
-    """(fixed bytes, bytes per input pixel) of one eval-mode forward pass, measured with tracemalloc on the CPU."""
+    """(fixed bytes, bytes per input pixel) of one eval-mode forward pass, measured with tracemalloc on the CPU
+    once per (model, channels, probes, parameter device and dtype) and then remembered: memory depends on the
+    layers and the input's size, not on the weights' values, so a new photo only scales the slope by its pixels."""
+    params = [p.data for p in model.parameters()][:1]
+    key = (channels, tuple(probes), *((type(p).__module__, p.dtype.str) for p in params))
+    known = _PROBED.setdefault(model, {})
+    if key not in known:
+        known[key] = _probe(model, channels, probes)
+    return known[key]
+
+
+_PROBED: "weakref.WeakKeyDictionary[Any, Dict[tuple, Tuple[float, float]]]" = weakref.WeakKeyDictionary()
+
+
+def _probe(model: Any, channels: int, probes: Tuple[int, int]) -> Tuple[float, float]:
+    """bytes_per_pixel's measurement: two forward passes under tracemalloc, peak = a + b * pixels."""
     _, align = receptive_field(model)
     sides = [-(-side // align) * align for side in probes]
     sides[1] = max(sides[1], sides[0] + align)          # two different sizes, whatever the alignment
@@ -105,22 +126,31 @@ def _starts(size: int, tile: int, overlap: int) -> List[int]:
     return starts if starts[-1] == size - tile else starts + [size - tile]
 
 
-def blended(model: Any, padded: np.ndarray, tile: int, align: int, device: str) -> Tuple[np.ndarray, int]:
-    """Overlapping ``tile`` x ``tile`` tiles (a quarter overlap, multiples of ``align``) blended linearly."""
-    c, H, W = padded.shape
+def blended(model: Any, image: Any, out: Any, tile: int, align: int, device: str, mode: str) -> Tuple[int, int]:
+    """Overlapping ``tile`` x ``tile`` tiles (a quarter overlap, multiples of ``align``) blended linearly into out,
+    a band of tile rows at a time: rows are written as soon as no later tile reaches them. Returns (tiles, side)."""
+    _, h, w = out.shape
+    H, W = -(-h // align) * align, -(-w // align) * align
     tile = max(4 * align, tile // align * align)
     overlap = max(align, tile // 4 // align * align)
-    out = np.zeros((c, H, W), dtype=np.float64)
-    weight = np.zeros((H, W), dtype=np.float64)
-    count = 0
-    for y in _starts(H, tile, overlap):
+    th, tw = min(tile, H), min(tile, W)
+    acc = np.zeros((out.shape[0], th, W), dtype=np.float64)
+    weight = np.zeros((th, W), dtype=np.float64)
+    rows, count = _starts(H, tile, overlap), 0
+    for i, y in enumerate(rows):          # acc and weight hold rows y .. y + th
         for x in _starts(W, tile, overlap):
-            th, tw = min(tile, H), min(tile, W)
             wgt = np.outer(_ramp(y, th, H, overlap), _ramp(x, tw, W, overlap))
-            out[:, y:y + th, x:x + tw] += _forward(model, padded[:, y:y + th, x:x + tw], device) * wgt
-            weight[y:y + th, x:x + tw] += wgt
+            acc[:, :, x:x + tw] += _forward(model, _crop(image, y, y + th, x, x + tw, mode), device) * wgt
+            weight[:, x:x + tw] += wgt
             count += 1
-    return (out / weight).astype(np.float32), count
+        done = rows[i + 1] - y if i + 1 < len(rows) else th
+        if min(y + done, h) > y:
+            out[:, y:min(y + done, h), :w] = (acc[:, :min(done, h - y), :w] / weight[:min(done, h - y), :w]
+                                               ).astype(np.float32)
+        for band in (acc, weight):       # shift the rows still open to the top of the band
+            band[..., :th - done, :] = band[..., done:, :].copy()
+            band[..., th - done:, :] = 0
+    return count, tile
 
 
 def tiles(size: int, core: int, halo: int, align: int) -> Iterator[Tuple[int, int, int, int]]:
@@ -133,43 +163,67 @@ def tiles(size: int, core: int, halo: int, align: int) -> Iterator[Tuple[int, in
         yield max(0, start - halo), min(size, stop + halo), start, stop
 
 
+def _crop(image: Any, y0: int, y1: int, x0: int, x1: int, mode: str) -> np.ndarray:
+    """[:, y0:y1, x0:x1] of the image padded at the bottom and right by ``mode``, read from the unpadded image (an
+    array or photo_io.Pixels): a crop that reaches past the border is padded on its own, which gives the same
+    values because every crop holds more real rows and columns than the padding (tiles carry their halo)."""
+    _, h, w = image.shape
+    part = image[:, y0:min(y1, h), x0:min(x1, w)]
+    if y1 > h or x1 > w:
+        part = np.pad(part, ((0, 0), (0, max(0, y1 - h)), (0, max(0, x1 - w))), mode=mode)
+    return part
+
+
 def _forward(model: Any, image: np.ndarray, device: str) -> np.ndarray:
     with no_grad():
         return to_device(model(Tensor(to_device(image[None], device))).data, "cpu")[0]
 
 
-def restore_image(model: Any, image: np.ndarray, max_memory: float = 2e9, device: str = "cpu",
-                  tile: int = 0) -> Tuple[np.ndarray, str]:
-    """A (C, H, W) float32 image through the model (eval mode): whole when the measured forward memory fits
-    ``max_memory`` bytes, else (or when ``tile`` > 0 gives the core size) in tiles. Returns (output, how).
+def restore_image(model: Any, image: Any, max_memory: float = 2e9, device: str = "cpu", tile: int = 0,
+                  out: Any = None) -> Tuple[Any, str]:
+    """A (C, H, W) float32 image (or photo_io.Pixels, read a tile at a time) through the model (eval mode) into
+    ``out`` (an array or photo_io.Canvas; else a new float32 array). Returns (output, how).
 
-    The image is reflect-padded at the bottom and right to a multiple of the model's ``align`` and the output is
-    cropped back, so any size works.
+    ``max_memory`` bounds the working set: the image and the output held, plus the measured forward pass of the
+    whole image or of one tile (its float input and output included). Whole when that fits, else (or when
+    ``tile`` > 0 gives the core size) in tiles; a ValueError when the image and output alone exceed it. The image
+    is reflect-padded at the bottom and right to a multiple of the model's ``align`` and the output is cropped
+    back, so any size works.
     """
     model.eval()
     halo, align = receptive_field(model)
     c, h, w = image.shape
-    ph, pw = -(-h // align) * align - h, -(-w // align) * align - w
-    padded = np.pad(image, ((0, 0), (0, ph), (0, pw)), mode="reflect" if min(h, w) > max(ph, pw) else "edge")
+    H, W = -(-h // align) * align, -(-w // align) * align
+    mode = "reflect" if min(h, w) > max(H - h, W - w) else "edge"
+    held = getattr(image, "nbytes", 0) + (4 * c * h * w if out is None else getattr(out, "nbytes", 0))
+    if held >= max_memory:
+        raise ValueError(f"a {w}x{h} image and its output take {held / 1e6:,.0f} MB, over the memory bound of "
+                         f"{max_memory / 1e6:,.0f} MB (--max-memory)")
     fixed, per_pixel = bytes_per_pixel(model, c)
-    H, W = padded.shape[1:]
-    if not tile and fixed + per_pixel * H * W <= max_memory:
-        return _forward(model, padded, device)[:, :h, :w], "whole image"
-    if not is_local(model):
-        side = tile or int(math.sqrt(max(max_memory - fixed, 0) / per_pixel))
-        out, count = blended(model, padded, side, align, device)
-        return out[:, :h, :w], f"{count} blended tiles of {max(4 * align, side // align * align)} px (instance norm)"
+    per_pixel += 8 * c          # the float input of the forward pass, and a float copy of its output
+    free = HEADROOM * (max_memory - held) - fixed
+    if not tile and per_pixel * H * W <= free:
+        whole = _forward(model, _crop(image, 0, H, 0, W, mode), device)[:, :h, :w]
+        if out is not None:
+            out[:, :, :] = whole
+        return (whole if out is None else out), "whole image"
+    out = np.empty((c, h, w), dtype=np.float32) if out is None else out
+    if not is_local(model):     # the largest side whose tile plus its band of blended rows fits
+        b = 8 * (c + 1) * W
+        side = tile or int((math.sqrt(b * b + 4 * per_pixel * max(free, 0)) - b) / (2 * per_pixel))
+        count, side = blended(model, image, out, side, align, device, mode)
+        return out, f"{count} blended tiles of {side} px (instance norm)"
     if not tile:   # the largest square core whose tile (core + halo on both sides) fits; at least MIN_TILE
-        side = int(math.sqrt(max(max_memory - fixed, 0) / per_pixel)) - 2 * halo
+        side = int(math.sqrt(max(free, 0) / per_pixel)) - 2 * halo
         tile = max(MIN_TILE, side)
-    out = np.empty((c, H, W), dtype=np.float32)
     count = 0
     for y0, y1, cy0, cy1 in tiles(H, tile, halo, align):
         for x0, x1, cx0, cx1 in tiles(W, tile, halo, align):
-            part = _forward(model, padded[:, y0:y1, x0:x1], device)
-            out[:, cy0:cy1, cx0:cx1] = part[:, cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+            part = _forward(model, _crop(image, y0, y1, x0, x1, mode), device)
+            ry, rx = min(cy1, h), min(cx1, w)
+            out[:, cy0:ry, cx0:rx] = part[:, cy0 - y0:ry - y0, cx0 - x0:rx - x0]
             count += 1
-    return out[:, :h, :w], f"{count} tiles of {tile}x{tile} (+{halo} px halo)"
+    return out, f"{count} tiles of {tile}x{tile} (+{halo} px halo)"
 
 
 __all__: List[str] = ["blended", "bytes_per_pixel", "is_local", "receptive_field", "restore_image", "tiles"]

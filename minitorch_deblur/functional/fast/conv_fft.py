@@ -28,16 +28,21 @@ float32 in, float32 out, complex64 inside (complex128 for float64, so the gradie
 """
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from ...autograd import is_grad_enabled
 from ...backend import get_array_module, to_device
 
 MIN_KERNEL = 5      # 3x3: the transforms cost more than the flops they save
 MIN_CHANNELS = 16   # 3 -> 64 or 32 -> 3: the GEMM in space is small anyway, the transforms are not
 MAX_GRID = 64       # each 1-D DFT is a matrix product, O(P) per value: big images want an FFT, not this
+CACHE_BYTES = 256 << 20  # kernel spectra remembered under no_grad (inference on many small photos): Win5-RB's
+#                          on a 32x32 image take 160 MB; evicted oldest first beyond this
 CHUNK_BYTES = 16 << 20   # kernel spectra of one block of output channels: 16 MB keeps Win5-RB's step at PyTorch's
 #                          memory; much smaller blocks make the per-frequency GEMMs too thin (4 MB: 1.8x slower)
 
@@ -79,8 +84,14 @@ def _matrices(length: int, period: int, shift: int, sign: int, out_start: int, o
 
 def _axis(xp: Any, length: int, period: int, shift: int, sign: int = 1, out_start: int = 0, out_len: int = 0,
           dtype: Any = np.float32) -> Tuple[Any, Any, Any]:
-    mats = _matrices(length, period, shift, sign, out_start, out_len, np.dtype(dtype).name)
-    return tuple(to_device(m, "cuda") if xp is not np else m for m in mats)  # type: ignore[return-value]
+    key = (length, period, shift, sign, out_start, out_len, np.dtype(dtype).name)
+    return _matrices(*key) if xp is np else _on_gpu(key, xp.cuda.runtime.getDevice())
+
+
+@lru_cache(maxsize=64)
+def _on_gpu(key: Tuple[Any, ...], gpu: int) -> Tuple[Any, Any, Any]:
+    """_matrices copied once to GPU number ``gpu`` (the current device when called)."""
+    return tuple(to_device(m, "cuda") for m in _matrices(*key))  # type: ignore[return-value]
 
 
 def spectrum(a: Any, period: Tuple[int, int], shift: Tuple[int, int], sign: int = 1) -> Any:
@@ -122,10 +133,34 @@ def _out_blocks(o: int, c: int, f: int, itemsize: int) -> range:
 
 
 def _kernel_spectrum(weight: Any, o0: int, o1: int, period: Tuple[int, int], sign: int) -> Any:
-    """Spectra of kernels o0:o1 of weight (O, C, kh, kw): (F, o1 - o0, C); sign -1 gives their conjugates."""
+    """Spectra of kernels o0:o1 of weight (O, C, kh, kw): (F, o1 - o0, C); sign -1 gives their conjugates.
+    Under no_grad (inference) they are remembered (``_remembered``)."""
+    key = (id(weight), o0, o1, period, sign)
+    if not is_grad_enabled():
+        hit = _remembered(weight, key)
+        if hit is not None:
+            return hit
     _, c, kh, kw = weight.shape
-    spec = spectrum(weight[o0:o1].reshape((o1 - o0) * c, kh, kw), period, (0, 0), sign=sign)
-    return spec.reshape(-1, o1 - o0, c)
+    spec = spectrum(weight[o0:o1].reshape((o1 - o0) * c, kh, kw), period, (0, 0), sign=sign).reshape(-1, o1 - o0, c)
+    if not is_grad_enabled() and spec.nbytes <= CACHE_BYTES:
+        _SPECTRA[key] = (weakref.ref(weight), weight.copy(), spec)
+        while sum(entry[2].nbytes for entry in _SPECTRA.values()) > CACHE_BYTES:
+            _SPECTRA.pop(next(iter(_SPECTRA)))   # the oldest first
+    return spec
+
+
+_SPECTRA: "OrderedDict[tuple, Tuple[Any, Any, Any]]" = OrderedDict()
+
+
+def _remembered(weight: Any, key: tuple) -> Optional[Any]:
+    """The remembered spectrum of this very array with these very values, else None (weights change in place
+    during training: the values are compared with a copy, so a stale spectrum is never used)."""
+    entry = _SPECTRA.get(key)
+    if entry is None or entry[0]() is not weight or not (entry[1] == weight).all():
+        _SPECTRA.pop(key, None)
+        return None
+    _SPECTRA.move_to_end(key)
+    return entry[2]
 
 
 def conv2d_fft(x: Any, weight: Any, bias: Optional[Any], padding: Tuple[int, int]) -> Any:
