@@ -58,7 +58,7 @@ def main(argv: List[str] | None = None) -> None:
         folder.mkdir()
         n = write_pngs(folder, args.count)
         print(f"{n} images, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
-              f"(minitorch_deblur from {os.environ.get('PYTHONPATH') or 'the installed package'})")
+              f"(minitorch_deblur from {os.environ.get('PYTHONPATH') or ROOT})")
         for model in args.models:
             best = min(time_model(folder, model, Path(tmp) / f"out-{model}-{r}") for r in range(args.repeat))
             print(f"{model:8s} {best:8.1f} s  {n / best:7.1f} images/s  "

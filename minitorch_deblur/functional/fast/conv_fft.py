@@ -28,7 +28,6 @@ float32 in, float32 out, complex64 inside (complex128 for float64, so the gradie
 """
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Optional, Tuple
@@ -143,24 +142,26 @@ def _kernel_spectrum(weight: Any, o0: int, o1: int, period: Tuple[int, int], sig
     _, c, kh, kw = weight.shape
     spec = spectrum(weight[o0:o1].reshape((o1 - o0) * c, kh, kw), period, (0, 0), sign=sign).reshape(-1, o1 - o0, c)
     if not is_grad_enabled() and spec.nbytes <= CACHE_BYTES:
-        _SPECTRA[key] = (weakref.ref(weight), weight.copy(), spec)
-        while sum(entry[2].nbytes for entry in _SPECTRA.values()) > CACHE_BYTES:
+        _SPECTRA[key] = (weight.copy(), spec)
+        while sum(entry[1].nbytes for entry in _SPECTRA.values()) > CACHE_BYTES:
             _SPECTRA.pop(next(iter(_SPECTRA)))   # the oldest first
     return spec
 
 
-_SPECTRA: "OrderedDict[tuple, Tuple[Any, Any, Any]]" = OrderedDict()
+_SPECTRA: "OrderedDict[tuple, Tuple[Any, Any]]" = OrderedDict()   # key -> (copy of the weight, its spectrum)
 
 
 def _remembered(weight: Any, key: tuple) -> Optional[Any]:
-    """The remembered spectrum of this very array with these very values, else None (weights change in place
-    during training: the values are compared with a copy, so a stale spectrum is never used)."""
+    """The remembered spectrum of a weight with these very values, else None: weights change in place during
+    training (and an id can be reused), so the values are compared with a copy and a stale spectrum is never used."""
     entry = _SPECTRA.get(key)
-    if entry is None or entry[0]() is not weight or not (entry[1] == weight).all():
+    if entry is None or type(entry[0]) is not type(weight) or entry[0].shape != weight.shape \
+            or entry[0].dtype != weight.dtype \
+            or not (entry[0] == weight).all():
         _SPECTRA.pop(key, None)
         return None
     _SPECTRA.move_to_end(key)
-    return entry[2]
+    return entry[1]
 
 
 def conv2d_fft(x: Any, weight: Any, bias: Optional[Any], padding: Tuple[int, int]) -> Any:
