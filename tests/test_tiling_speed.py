@@ -87,3 +87,24 @@ def test_a_16_megapixel_grey_photo_stays_within_max_memory(norm, how, tmp_path):
     assert grown < bound, f"peak RSS grew {grown / 1e6:.0f} MB over the {bound / 1e6:.0f} MB bound"
     with Image.open(tmp_path / "out.png") as im:
         assert im.mode == "L" and im.size == (side, side)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "LA", "I;16"])
+def test_tiles_read_from_the_decoded_photo_and_written_as_they_go_equal_the_float_path(mode, tmp_path):
+    from PIL import Image
+
+    from minitorch_deblur.imaging.photo_io import Canvas, read_color_photo, read_photo, to_pil
+
+    rng = np.random.default_rng(0)
+    values = rng.random((45, 70, 4))
+    image = Image.fromarray((values[..., 0] * 65535).astype(np.uint16)) if mode == "I;16" else \
+        Image.fromarray((values * 255).astype(np.uint8), "RGBA").convert(mode)
+    image.save(tmp_path / "in.png")
+    net = SRCNN(generator=mt.Generator(0)).eval()
+    rgb, photo = read_color_photo(tmp_path / "in.png")
+    expected = np.asarray(to_pil(tiling.restore_image(net, rgb)[0], photo))
+    pixels, photo = read_photo(tmp_path / "in.png")
+    canvas = Canvas(photo, *pixels.shape[1:])
+    _, how = tiling.restore_image(net, pixels, tile=16, out=canvas)
+    assert how.startswith("15 tiles") and canvas.image().mode == image.mode
+    assert np.abs(np.asarray(canvas.image()).astype(int) - expected).max() <= 1   # rounding at a .5 boundary
