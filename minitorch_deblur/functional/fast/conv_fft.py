@@ -84,12 +84,18 @@ def _matrices(length: int, period: int, shift: int, sign: int, out_start: int, o
 def _axis(xp: Any, length: int, period: int, shift: int, sign: int = 1, out_start: int = 0, out_len: int = 0,
           dtype: Any = np.float32) -> Tuple[Any, Any, Any]:
     key = (length, period, shift, sign, out_start, out_len, np.dtype(dtype).name)
-    return _matrices(*key) if xp is np else _on_gpu(key, xp.cuda.runtime.getDevice())
+    if xp is np:
+        return _matrices(*key)
+    try:
+        gpu = int(xp.cuda.runtime.getDevice())
+    except AttributeError:      # a stand-in for CuPy (testing/fake_cupy.py)
+        gpu = 0
+    return _on_gpu(key, id(xp), gpu)
 
 
 @lru_cache(maxsize=64)
-def _on_gpu(key: Tuple[Any, ...], gpu: int) -> Tuple[Any, Any, Any]:
-    """_matrices copied once to GPU number ``gpu`` (the current device when called)."""
+def _on_gpu(key: Tuple[Any, ...], module: int, gpu: int) -> Tuple[Any, Any, Any]:
+    """_matrices copied once to GPU number ``gpu`` (the current device when called) of array module ``module``."""
     return tuple(to_device(m, "cuda") for m in _matrices(*key))  # type: ignore[return-value]
 
 
