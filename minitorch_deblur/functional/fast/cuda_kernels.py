@@ -13,14 +13,17 @@ GPU (never on NumPy).
   pass (y = act(x + b[c])), and the activation's gradient in one pass (fusion.py).
 
 Each kernel is the same arithmetic as a NumPy gather written out in ``tests/test_cuda_kernels.py``, where that
-gather is checked against the NumPy path on the CPU; the CUDA text itself compiles and is compared with the NumPy
-path on the device run (``benchmarks/gpu_check.sh``). Kernels are built on first use, so importing this module
-costs nothing without CuPy.
+gather is checked against the NumPy path on the CPU; the CUDA text itself is compared with the NumPy path on the
+device run (``benchmarks/gpu_check.sh``). Every source lives in ``SOURCES`` (kernels are built only from there), and
+``tests/test_nvrtc_compile.py`` compiles each one with NVRTC on a CPU, no GPU needed. NVRTC has no C library headers:
+no ``INFINITY``, ``NAN`` or ``<math.h>`` constants in a kernel; write them from their bits (``__int_as_float``).
+Kernels are built on first use, so importing this module costs nothing without CuPy.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 IM2COL = r"""
 int L = N * Ho * Wo;
@@ -49,12 +52,13 @@ img = acc;
 
 MAXPOOL_FORWARD = r"""
 int wo = i % Wo, ho = (i / Wo) % Ho, nc = i / (Ho * Wo);
-T best = -INFINITY;
+const T minus_inf = (T)__int_as_float(0xff800000);   // -inf from its bits: NVRTC has no math.h, so no INFINITY
+T best = minus_inf;
 int winner = 0;
 for (int ki = 0; ki < kh; ki++) {
     for (int kj = 0; kj < kw; kj++) {
         int h = ho * sh - ph + ki, w = wo * sw - pw + kj;
-        T v = (h >= 0 && h < H && w >= 0 && w < W) ? x[(nc * H + h) * W + w] : (T)(-INFINITY);
+        T v = (h >= 0 && h < H && w >= 0 && w < W) ? x[(nc * H + h) * W + w] : minus_inf;
         if (v > best || (ki == 0 && kj == 0)) { best = v; winner = ki * kw + kj; }
     }
 }
@@ -102,23 +106,86 @@ _GEOMETRY = "int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, i
             "int32 Ho, int32 Wo"
 
 
+@dataclass(frozen=True)
+class Elementwise:
+    """A ``cupy.ElementwiseKernel``: CuPy wraps ``body`` in a __global__ loop over ``i``, binding each non-raw
+    parameter to its element; ``raw`` parameters are whole arrays indexed by hand."""
+
+    in_params: str
+    out_params: str
+    body: str
+    name: str
+
+    def build(self, cp: Any) -> Any:
+        return cp.ElementwiseKernel(self.in_params, self.out_params, self.body, self.name)
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A ``cupy.ReductionKernel``: ``map_expr`` per input element, folded by ``reduce_expr`` (a, b) from
+    ``identity``, then ``post_map_expr`` (a: the result) writes the output."""
+
+    in_params: str
+    out_params: str
+    map_expr: str
+    reduce_expr: str
+    post_map_expr: str
+    identity: str
+    name: str
+    reduce_type: Optional[str] = None
+
+    def build(self, cp: Any) -> Any:
+        return cp.ReductionKernel(self.in_params, self.out_params, self.map_expr, self.reduce_expr,
+                                  self.post_map_expr, self.identity, self.name, reduce_type=self.reduce_type)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A ``cupy.RawKernel``: ``code`` is the whole CUDA source, ``name`` its extern "C" __global__ function."""
+
+    code: str
+    name: str
+    options: Tuple[str, ...] = ()
+
+    def build(self, cp: Any) -> Any:
+        return cp.RawKernel(self.code, self.name, options=self.options)
+
+
+Source = Union[Elementwise, Reduction, Raw]
+
+# Every CUDA source the package builds, by key. Kernels are built only from here (``kernel``), so
+# tests/test_nvrtc_compile.py compiles each entry with NVRTC on a CPU. A new kernel: add it here or ``register`` it.
+SOURCES: Dict[str, Source] = {
+    "im2col": Elementwise(f"raw T x, T pad, {_GEOMETRY}", "T col", IM2COL, "mt_im2col"),
+    "col2im": Elementwise(f"raw T cols, {_GEOMETRY}", "T img", COL2IM, "mt_col2im"),
+    "maxpool_forward": Elementwise(f"raw T x, {_GEOMETRY}", "T y, int32 k", MAXPOOL_FORWARD, "mt_maxpool_fwd"),
+    "maxpool_backward": Elementwise(f"raw T grad, raw int32 k, {_GEOMETRY}", "T dx", MAXPOOL_BACKWARD,
+                                    "mt_maxpool_bwd"),
+    "bias_activation": Elementwise("T x, raw T b, int64 C, int64 HW, T slope", "T y", BIAS_ACTIVATION, "mt_bias_act"),
+    "activation_backward": Elementwise("T g, T y, T slope", "T dx", ACTIVATION_BACKWARD, "mt_act_bwd"),
+    "norm_stats": Elementwise("raw T x, int64 L", "T mean, T m2", NORM_STATS, "mt_norm_stats"),
+}
+
+
+def register(key: str, source: Source) -> Source:
+    """Add a kernel source to ``SOURCES`` (for a module outside this file); returns it. A taken key is an error."""
+    if key in SOURCES and SOURCES[key] != source:
+        raise ValueError(f"CUDA kernel {key!r} is already registered with another source; pick another key")
+    SOURCES[key] = source
+    return source
+
+
 @lru_cache(maxsize=None)
-def _kernel(name: str) -> Any:
+def kernel(key: str) -> Any:
+    """The CuPy kernel of ``SOURCES[key]``, built (and compiled by CuPy) on first use."""
     import cupy as cp
 
-    if name == "im2col":
-        return cp.ElementwiseKernel(f"raw T x, T pad, {_GEOMETRY}", "T col", IM2COL, "mt_im2col")
-    if name == "col2im":
-        return cp.ElementwiseKernel(f"raw T cols, {_GEOMETRY}", "T img", COL2IM, "mt_col2im")
-    if name == "maxpool_forward":
-        return cp.ElementwiseKernel(f"raw T x, {_GEOMETRY}", "T y, int32 k", MAXPOOL_FORWARD, "mt_maxpool_fwd")
-    if name == "bias_activation":
-        return cp.ElementwiseKernel("T x, raw T b, int64 C, int64 HW, T slope", "T y", BIAS_ACTIVATION, "mt_bias_act")
-    if name == "activation_backward":
-        return cp.ElementwiseKernel("T g, T y, T slope", "T dx", ACTIVATION_BACKWARD, "mt_act_bwd")
-    if name == "norm_stats":
-        return cp.ElementwiseKernel("raw T x, int64 L", "T mean, T m2", NORM_STATS, "mt_norm_stats")
-    return cp.ElementwiseKernel(f"raw T grad, raw int32 k, {_GEOMETRY}", "T dx", MAXPOOL_BACKWARD, "mt_maxpool_bwd")
+    if key not in SOURCES:
+        raise KeyError(f"no CUDA kernel {key!r}: add its source to cuda_kernels.SOURCES ({', '.join(SOURCES)})")
+    return SOURCES[key].build(cp)
+
+
+_kernel = kernel   # the name the callers below use
 
 
 def _geometry(x_shape: Tuple[int, ...], kernel: Tuple[int, int], stride: Tuple[int, int],
