@@ -121,6 +121,19 @@ def test_numpy_arrays_take_the_textbook_functions():
 def test_the_module_imports_without_cupy_and_holds_each_kernel():
     for source in (K.IM2COL, K.COL2IM, K.MAXPOOL_FORWARD, K.MAXPOOL_BACKWARD, K.NORM_STATS):
         assert source.count("{") == source.count("}") and ";" in source
+    assert {"im2col", "col2im", "maxpool_forward", "maxpool_backward", "norm_stats"} <= set(K.SOURCES)
+
+
+def test_no_kernel_uses_a_c_library_constant():
+    """NVRTC has no C library headers, so INFINITY (which broke max pooling on the H200), NAN, HUGE_VAL, FLT_MAX
+    and friends do not compile; tests/test_nvrtc_compile.py compiles the sources where the NVRTC wheels are."""
+    import re
+
+    banned = re.compile(r"\b(INFINITY|NAN|HUGE_VALF?|FLT_MAX|FLT_MIN|DBL_MAX|DBL_MIN)\b|#include\s*<c?math")
+    for key, source in K.SOURCES.items():
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", " ", " ".join(str(v) for v in vars(source).values()), flags=re.S)
+        assert not banned.search(text), f"kernel {key} uses {banned.search(text).group(0)}: write it from its bits, " \
+                                        "e.g. -inf as __int_as_float(0xff800000)"
 
 
 @pytest.mark.gpu

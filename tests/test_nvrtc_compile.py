@@ -99,7 +99,8 @@ def compile_ptx(nvrtc, source: str, name: str) -> str:
         except nvrtc.NVRTCError as error:
             raise AssertionError(f"NVRTC cannot compile kernel {name} ({error}):\n{nvrtc.getProgramLog(program)}"
                                  f"\n--- the source compiled ---\n{source}") from None
-        return nvrtc.getPTX(program)
+        ptx = nvrtc.getPTX(program)
+        return ptx.decode(errors="replace") if isinstance(ptx, bytes) else ptx
     finally:
         nvrtc.destroyProgram(program)
 

@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..backend import to_device
+from ..backend import resolve_device, to_device
 from ..errors import CheckpointError, UserError
 from ..models.registry import REGISTRY, check_options
 from ..nn.module import state_dict_problems
@@ -222,7 +222,8 @@ def strip_checkpoint(src: PathLike, dst: PathLike, half: bool = False, drop: Seq
 
 def load_model(path: PathLike, device: str = "cpu") -> Any:
     """Build the model named in the checkpoint's meta['model'] ('cnn', 'srcnn', ...) with its meta['model_options'],
-    checked against the registry's ranges before building; load its weights; eval mode."""
+    checked against the registry's ranges before building; load its weights; eval mode; every parameter and buffer
+    on ``device`` ('auto' resolved first: the CPU without a usable GPU)."""
     meta = checkpoint_meta(path)
     name, options = meta.get("model"), meta.get("model_options", {})
     if name not in REGISTRY:
@@ -239,4 +240,4 @@ def load_model(path: PathLike, device: str = "cpu") -> Any:
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise CheckpointError(f"{path}: weight {key!r} holds NaN or infinite values, so every prediction would be "
                                   "meaningless; it comes from a run that diverged: retrain with a lower --lr")
-    return model.to(device).eval()
+    return model.to(resolve_device(device)).eval()

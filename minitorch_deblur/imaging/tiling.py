@@ -14,24 +14,28 @@ A model with instance norm (the GAN's U-Net) is not local: every output pixel de
 statistics. It runs whole while it fits; otherwise in large tiles that overlap by a quarter of their side, blended
 with weights that ramp linearly across each overlap (``blended``), which changes the output a little.
 
-The memory of a forward pass is measured, not guessed: ``bytes_per_pixel`` runs the model on two small probes under
-``tracemalloc`` (which sees NumPy's allocations) and fits peak = a + b * pixels, once per model (then remembered).
-The budget covers the whole working set: the image and output held (a photo as its decoded uint8 values,
+The memory of a forward pass is measured, not guessed: ``bytes_per_pixel`` runs the model on two small probes and
+fits peak = a + b * pixels, once per model (then remembered). The probes and the tiles run on the model's device
+(``model_device``: where its parameters are), and ``peak_memory`` measures that device's memory: host memory under
+``tracemalloc`` (which sees NumPy's allocations) on the CPU, the growth of CuPy's memory pool on a GPU.
+On the CPU the budget covers the whole working set: the image and output held (a photo as its decoded uint8 values,
 photo_io.Pixels and Canvas, converted a tile at a time) plus one tile's forward pass and, when blending, one band
-of tile rows.
+of tile rows. On a GPU it bounds device memory: one tile's float input and forward pass (the photo, the output and
+the blending band stay on the host).
 """
 from __future__ import annotations
 
 import math
 import tracemalloc
 import weakref
-from typing import Any, Dict, Iterator, List, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from .. import nn
 from ..autograd import Tensor, no_grad
-from ..backend import to_device
+from ..backend import cupy_module, device_of, to_device
 
 MIN_TILE = 32   # below this the halo costs more than the core: a budget too small for it is exceeded, not obeyed
 HEADROOM = 0.85   # of the bound for the forward pass: the process's RSS also holds freed blocks the allocator
@@ -67,10 +71,37 @@ def receptive_field(model: Any) -> Tuple[int, int]:
     return int(math.ceil(halo)), align
 
 
+def model_device(model: Any) -> str:
+    """'cpu' or 'cuda': where the model's parameters are, so where its probes and tiles run ('cpu' without any)."""
+    for parameter in getattr(model, "parameters", tuple)():
+        return device_of(getattr(parameter, "data", parameter))
+    return "cpu"
+
+
+def peak_memory(run: Callable[[], Any], device: str) -> int:
+    """Peak bytes that ``run()`` allocates on ``device`` beyond what was held before: host memory under tracemalloc
+    on the CPU; on a GPU the growth of CuPy's memory pool, its cached free blocks released first (the pool then
+    grows to the peak of what is live, rounded up to its blocks). A CuPy stand-in without a memory pool
+    (testing/fake_cupy.py computes with NumPy) is measured as host memory."""
+    pool = None if device == "cpu" else getattr(cupy_module(), "get_default_memory_pool", lambda: None)()
+    if pool is None:
+        tracemalloc.start()
+        try:
+            run()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    pool.free_all_blocks()
+    before = pool.total_bytes()
+    run()
+    return max(0, pool.total_bytes() - before)
+
+
 def bytes_per_pixel(model: Any, channels: int = 3, probes: Tuple[int, int] = (48, 96)) -> Tuple[float, float]:
-    """(fixed bytes, bytes per input pixel) of one eval-mode forward pass, measured with tracemalloc on the CPU
-    once per (model, channels, probes, parameter device and dtype) and then remembered: memory depends on the
-    layers and the input's size, not on the weights' values, so a new photo only scales the slope by its pixels."""
+    """(fixed bytes, bytes per input pixel) of one eval-mode forward pass on the model's device (``peak_memory``),
+    measured once per (model, channels, probes, parameter device and dtype) and then remembered: memory depends on
+    the layers and the input's size, not on the weights' values, so a new photo only scales the slope by its
+    pixels."""
     params = [p.data for p in model.parameters()][:1]
     key = (channels, tuple(probes), *((type(p).__module__, p.dtype.str) for p in params))
     known = _PROBED.setdefault(model, {})
@@ -83,23 +114,23 @@ _PROBED: "weakref.WeakKeyDictionary[Any, Dict[tuple, Tuple[float, float]]]" = we
 
 
 def _probe(model: Any, channels: int, probes: Tuple[int, int]) -> Tuple[float, float]:
-    """bytes_per_pixel's measurement: two forward passes under tracemalloc, peak = a + b * pixels."""
+    """bytes_per_pixel's measurement: two forward passes on the model's device, peak = a + b * pixels."""
     _, align = receptive_field(model)
+    device = model_device(model)
     sides = [-(-side // align) * align for side in probes]
     sides[1] = max(sides[1], sides[0] + align)          # two different sizes, whatever the alignment
     peaks = []
     for side in sides:
-        x = Tensor(np.zeros((1, channels, side, side), dtype=np.float32))
-        tracemalloc.start()
-        try:
-            with no_grad():
-                model(x)
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
+        x = Tensor(to_device(np.zeros((1, channels, side, side), dtype=np.float32), device))
+        peaks.append(peak_memory(partial(_no_grad_call, model, x), device))
     pixels = [side ** 2 for side in sides]
     slope = max((peaks[1] - peaks[0]) / (pixels[1] - pixels[0]), peaks[1] / pixels[1] / 2)
     return max(0.0, peaks[1] - slope * pixels[1]), slope
+
+
+def _no_grad_call(model: Any, x: Tensor) -> None:
+    with no_grad():
+        model(x)
 
 
 def is_local(model: Any) -> bool:
@@ -179,28 +210,44 @@ def _forward(model: Any, image: np.ndarray, device: str) -> np.ndarray:
         return to_device(model(Tensor(to_device(image[None], device))).data, "cpu")[0]
 
 
-def restore_image(model: Any, image: Any, max_memory: float = 2e9, device: str = "cpu", tile: int = 0,
+def _check_device(model: Any, device: Optional[str]) -> str:
+    """The model's device; a ValueError when the caller names another one."""
+    where = model_device(model)
+    if device not in (None, "auto") and device.split(":")[0] != where:
+        raise ValueError(f"restore_image: device {device!r} was asked but the model's parameters are on {where!r}; "
+                         f"move the model first (model.to({device!r}), or load_model(path, {device!r})) or leave "
+                         "device out")
+    return where
+
+
+def restore_image(model: Any, image: Any, max_memory: float = 2e9, device: Optional[str] = None, tile: int = 0,
                   out: Any = None) -> Tuple[Any, str]:
     """A (C, H, W) float32 image (or photo_io.Pixels, read a tile at a time) through the model (eval mode) into
     ``out`` (an array or photo_io.Canvas; else a new float32 array). Returns (output, how).
 
-    ``max_memory`` bounds the working set: the image and the output held, plus the measured forward pass of the
-    whole image or of one tile (its float input and output included). Whole when that fits, else (or when
-    ``tile`` > 0 gives the core size) in tiles; a ValueError when the image and output alone exceed it. The image
-    is reflect-padded at the bottom and right to a multiple of the model's ``align`` and the output is cropped
-    back, so any size works.
+    The image, ``out`` and the result stay on the host; each tile (or the whole image) runs on the model's device
+    (``device``, when given, must be that device). ``max_memory`` bounds, on the CPU, the working set: the image and
+    the output held, plus the measured forward pass of the whole image or of one tile (its float input and output
+    included); on a GPU, device memory: the forward pass and its float input. Whole when that fits, else (or when
+    ``tile`` > 0 gives the core size) in tiles; a ValueError when the image and output alone exceed it (CPU). The
+    image is reflect-padded at the bottom and right to a multiple of the model's ``align`` and the output is
+    cropped back, so any size works.
     """
     model.eval()
+    device = _check_device(model, device)
+    on_host = device == "cpu"
     halo, align = receptive_field(model)
     c, h, w = image.shape
     H, W = -(-h // align) * align, -(-w // align) * align
     mode = "reflect" if min(h, w) > max(H - h, W - w) else "edge"
     held = getattr(image, "nbytes", 0) + (4 * c * h * w if out is None else getattr(out, "nbytes", 0))
+    held = held if on_host else 0      # on a GPU the image and output are host memory, outside the device bound
     if held >= max_memory:
         raise ValueError(f"a {w}x{h} image and its output take {held / 1e6:,.0f} MB, over the memory bound of "
                          f"{max_memory / 1e6:,.0f} MB (--max-memory)")
     fixed, per_pixel = bytes_per_pixel(model, c)
-    per_pixel += 8 * c          # the float input of the forward pass, and a float copy of its output
+    per_pixel += (8 if on_host else 4) * c   # the float input of the forward pass (and on the CPU a float copy of
+    #                                          its output; on a GPU that copy is host memory)
     free = HEADROOM * (max_memory - held) - fixed
     if not tile and per_pixel * H * W <= free:
         whole = _forward(model, _crop(image, 0, H, 0, W, mode), device)[:, :h, :w]
@@ -209,7 +256,7 @@ def restore_image(model: Any, image: Any, max_memory: float = 2e9, device: str =
         return (whole if out is None else out), "whole image"
     out = np.empty((c, h, w), dtype=np.float32) if out is None else out
     if not is_local(model):     # the largest side whose tile plus its band of blended rows fits
-        b = 8 * (c + 1) * W
+        b = 8 * (c + 1) * W if on_host else 0     # the band of blended rows (float64), host memory
         side = tile or int((math.sqrt(b * b + 4 * per_pixel * max(free, 0)) - b) / (2 * per_pixel))
         count, side = blended(model, image, out, side, align, device, mode)
         return out, f"{count} blended tiles of {side} px (instance norm)"
@@ -226,4 +273,5 @@ def restore_image(model: Any, image: Any, max_memory: float = 2e9, device: str =
     return out, f"{count} tiles of {tile}x{tile} (+{halo} px halo)"
 
 
-__all__: List[str] = ["blended", "bytes_per_pixel", "is_local", "receptive_field", "restore_image", "tiles"]
+__all__: List[str] = ["blended", "bytes_per_pixel", "is_local", "model_device", "peak_memory", "receptive_field",
+                       "restore_image", "tiles"]
