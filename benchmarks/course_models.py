@@ -6,7 +6,8 @@ Layers follow ../shared/REFERENCE.md. Models not yet in ``minitorch_deblur.model
 PatchGAN, VGG16 to relu3_3) are built here from ``nn`` layers; later issues swap in the real ones.
 
 ``make_step(name, lib, batch)`` returns (step, inputs_description): ``step()`` runs forward, loss, backward and
-the optimiser update(s) once on a fixed random batch.
+the optimiser update(s) once on a fixed random batch. ``Lib.ours("cuda")`` / ``Lib.torch("cuda")`` put the models
+and the batch on the GPU (CuPy / torch.cuda); the default is the CPU.
 """
 from __future__ import annotations
 
@@ -36,22 +37,30 @@ class Lib:
     Adam: Any
     clip_grad_norm_: Callable[..., Any]
     tensor: Callable[[np.ndarray], Any]
+    device: str = "cpu"
+
+    def place(self, model: Any) -> Any:
+        """The model on this library's device (the same object, untouched, on the CPU)."""
+        return model if self.device == "cpu" else model.to(self.device)
 
     @staticmethod
-    def ours() -> "Lib":
+    def ours(device: str = "cpu") -> "Lib":
         import minitorch_deblur as mt
         import minitorch_deblur.functional as F
         import minitorch_deblur.nn as nn
         from minitorch_deblur.optim import Adam, clip_grad_norm_
         mt.manual_seed(0)
-        return Lib("ours", nn, F, F.cat, Adam, clip_grad_norm_, mt.tensor)
+        tensor = mt.tensor if device == "cpu" else (lambda a: mt.tensor(a, device=device))
+        return Lib("ours", nn, F, F.cat, Adam, clip_grad_norm_, tensor, device)
 
     @staticmethod
-    def torch() -> "Lib":
+    def torch(device: str = "cpu") -> "Lib":
         import torch
         torch.manual_seed(0)
+        tensor = torch.from_numpy if device == "cpu" else (
+            lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device))
         return Lib("torch", torch.nn, torch.nn.functional, torch.cat, torch.optim.Adam,
-                   torch.nn.utils.clip_grad_norm_, torch.from_numpy)
+                   torch.nn.utils.clip_grad_norm_, tensor, device)
 
 
 # ------------------------------------------------------------------------------------------------- models
@@ -157,12 +166,12 @@ def make_step(name: str, lib: Lib, batch: int) -> Tuple[Callable[[], None], Any]
     shape = (batch,) + COURSE[name][1]
     nn, F = lib.nn, lib.F
     if name in ("mlp", "cnn"):
-        model = {"mlp": mlp, "cnn": cnn}[name](nn)
+        model = lib.place({"mlp": mlp, "cnn": cnn}[name](nn))
         x = lib.tensor(rng.random(shape, dtype=np.float32))
         y = lib.tensor(rng.integers(0, 10, batch))
         return _supervised(model, lib, x, y, F.cross_entropy), model
     if name in ("srcnn", "cae", "win5rb"):
-        model = {"srcnn": srcnn, "cae": cae, "win5rb": win5rb}[name](nn)
+        model = lib.place({"srcnn": srcnn, "cae": cae, "win5rb": win5rb}[name](nn))
         x = lib.tensor(rng.random(shape, dtype=np.float32))
         y = lib.tensor(rng.random(shape, dtype=np.float32))
         return _supervised(model, lib, x, y, F.mse_loss), model
@@ -187,6 +196,7 @@ def _gan_step(lib: Lib, rng: np.random.Generator, shape: Tuple[int, ...]) -> Tup
     (adversarial + 0.01 VGG relu3_3 MSE + 100 L1), Adam(1e-4, (0.5, 0.999)), grad-norm clip 1.0."""
     nn, F, cat = lib.nn, lib.F, lib.cat
     generator, discriminators, vgg = unet(nn, cat), [patchgan(nn), patchgan(nn)], vgg16_relu3_3(nn)
+    generator, vgg, discriminators = lib.place(generator), lib.place(vgg), [lib.place(d) for d in discriminators]
     d_params = [p for d in discriminators for p in d.parameters()]
     opt_g = lib.Adam(generator.parameters(), lr=1e-4, betas=(0.5, 0.999))
     opt_d = lib.Adam(d_params, lr=1e-4, betas=(0.5, 0.999))

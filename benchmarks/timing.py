@@ -6,6 +6,9 @@ the median kept), rounds are separated by a pause that lets the spinning threads
 round is reported: the machine is shared and load only ever makes a round slower.
 
 ``set_threads(n)`` must run before NumPy or torch is imported.
+
+On a GPU the calls only queue work: ``device_rounds`` drains the queue (``sync``) before and after each round, and
+``peak_device_mb``, ``count_launches`` and ``torch_tf32`` measure and set what the GPU table reports.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import os
 import platform
 import resource
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 
 def set_threads(n: int) -> None:
@@ -93,3 +96,78 @@ def machine() -> Dict[str, str]:
     except ImportError:
         pass
     return {"cpu": cpu, "blas": blas, "cores": str(os.cpu_count())}
+
+
+# ---------------------------------------------------------------------------------------------------- on a GPU
+def device_rounds(fn: Callable[[], Any], sync: Callable[[], Any], calls: int, rounds: int = 5) -> Tuple[float, float]:
+    """Seconds per call on a GPU, (best, median) over ``rounds`` rounds of ``calls`` calls; the device is
+    synchronised before each round starts and before its clock stops, so a round times the work it queued."""
+    per_call: List[float] = []
+    for _ in range(rounds):
+        sync()
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        sync()
+        per_call.append((time.perf_counter() - start) / calls)
+    per_call.sort()
+    return per_call[0], per_call[len(per_call) // 2]
+
+
+def peak_device_mb(lib_name: str, fn: Callable[[], Any], sync: Callable[[], Any]) -> float:
+    """Peak GPU memory in use during one call of ``fn``, in MB, what was held before it included: PyTorch's
+    ``max_memory_allocated``; for CuPy, the bytes in use in its memory pool, followed by an allocation hook."""
+    sync()
+    if lib_name == "torch":
+        import torch
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        sync()
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    import cupy
+    state = {"used": cupy.get_default_memory_pool().used_bytes()}
+    state["peak"] = state["used"]
+
+    class Peak(cupy.cuda.MemoryHook):  # type: ignore[misc,name-defined]
+        name = "train_step_peak"
+
+        def malloc_postprocess(self, **kwargs: Any) -> None:
+            if kwargs.get("mem_ptr"):
+                state["used"] += kwargs["mem_size"]
+                state["peak"] = max(state["peak"], state["used"])
+
+        def free_postprocess(self, **kwargs: Any) -> None:
+            state["used"] -= kwargs["mem_size"]
+
+    with Peak():
+        fn()
+        sync()
+    return state["peak"] / 2 ** 20
+
+
+def count_launches(fn: Callable[[], Any], sync: Callable[[], Any]) -> Dict[str, int]:
+    """What the GPU ran during one call of ``fn``: {"launches": kernels and memsets, "copies": memory copies},
+    from torch.profiler (CUPTI sees CuPy's kernels as well as PyTorch's); {} without PyTorch or when it saw nothing."""
+    try:
+        from torch.autograd import DeviceType
+        from torch.profiler import ProfilerActivity, profile
+        sync()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            sync()
+        events = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
+    except Exception:  # no PyTorch, no CUPTI: the column stays empty
+        return {}
+    copies = sum(1 for e in events if e.name.startswith("Memcpy"))
+    return {"launches": len(events) - copies, "copies": copies} if events else {}
+
+
+def torch_tf32(flag: bool) -> None:
+    """PyTorch's float32 matmuls and cuDNN convolutions in TF32 (``flag``) or in plain FP32 (PyTorch's default
+    lets cuDNN convolutions use TF32 and keeps matmuls FP32: both are set here, so each table is one precision)."""
+    import warnings
+    import torch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the allow_tf32 flags are deprecated in favour of fp32_precision
+        torch.backends.cuda.matmul.allow_tf32 = flag
+        torch.backends.cudnn.allow_tf32 = flag

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple, Type
 
-from ..backend import reuse_freed_memory
+from ..backend import reuse_freed_memory, use_tf32
 from ..checkpoint import checkpoint_meta
 from .. import command
 from ..command import Parser, folder_lock, positive_int, seed
@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
                              help="win5rb: start as the identity (the last batch norm's scale at 0)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto: cuda if "
                         "a GPU and CuPy are usable, else cpu")
+    parser.add_argument("--tf32", action="store_true", help="on Ampere or newer GPUs, run float32 matrix products "
+                        "(the convolutions' and linear layers' GEMMs) in TF32: a 10-bit mantissa, several times "
+                        "faster, ~1e-3 relative error; default off: plain FP32. Accepted on the CPU, where it changes "
+                        "nothing")
     parser.add_argument("--data-dir", default=None, help="data root (default $MINITORCH_DEBLUR_DATA, else "
                         "~/.cache/minitorch_deblur)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<timestamp>)")
@@ -232,6 +236,7 @@ def run(config: TrainConfig) -> int:
     finished."""
     reuse_freed_memory()  # each step allocates the same activations: keep their pages (backend.py says why)
     command.device(config.device)   # --device cuda without a GPU: one line, before any folder is made
+    use_tf32(config.tf32)           # FP32 unless --tf32, whatever $CUPY_TF32 says
     if config.resume:
         config = _resumed_recipe(config)
         run_dir = Path(config.resume)

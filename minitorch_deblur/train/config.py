@@ -59,6 +59,7 @@ class TrainConfig:
     # where and how
     allow_partial: bool = False
     device: str = "auto"
+    tf32: bool = False       # GPU float32 matmuls in TF32 (backend.use_tf32); nothing on the CPU
     data_dir: Optional[str] = None
     out: Optional[str] = None
     resume: Optional[str] = None
