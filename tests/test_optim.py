@@ -301,3 +301,84 @@ def test_weight_average_follows_the_warmed_up_recurrence_and_swaps_exactly():
         optim.ExponentialMovingAverage([p], decay=1.0)
     with pytest.raises(ValueError, match="saved average has 1 arrays, the model 2"):
         optim.ExponentialMovingAverage([p, Parameter(P0.copy())]).load_state_dict(ema.state_dict())
+
+
+# ------------------------------------------------------------------------------- multi-tensor (GPU) updates
+MULTI = [lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1), lambda ps: optim.AdamW(ps, lr=0.01),
+         lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+         lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True)]
+
+
+def _three_steps(factory, device, fake):
+    """Three steps of ``factory`` on three parameters (grads of one missing on step 2); values, state, counter."""
+    rng = np.random.default_rng(0)
+    shapes = [(4, 3), (5,), (2, 2, 3)]
+    params = [Parameter(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
+    params = [Parameter(p.to(device).data) for p in params]
+    opt = factory(params)
+    for step, gs in enumerate(grads):
+        for i, (p, g) in enumerate(zip(params, gs)):
+            p.grad = None if (step == 1 and i == 1) else mt.tensor(g, device=device).data
+        opt.step()
+    return [p.numpy() for p in params], opt.state_dict(), fake.counter if fake else None
+
+
+@pytest.mark.parametrize("factory", MULTI)
+def test_the_fused_multi_tensor_update_equals_the_per_parameter_update(factory):
+    from minitorch_deblur.testing import fake_cupy
+
+    want, want_state, _ = _three_steps(factory, "cpu", None)
+    with fake_cupy.installed():
+        got, got_state, counter = _three_steps(factory, "cuda", fake_cupy.FAKE)
+        fused = counter.by_name["mt_adam"] + counter.by_name["mt_sgd"] + counter.by_name["mt_sgd_momentum"]
+        assert fused == (1 if isinstance(factory([Parameter(np.ones(1, np.float32))]), optim.Adam) else 2)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
+    for index, state in want_state["state"].items():
+        for key, value in state.items():
+            np.testing.assert_allclose(got_state["state"][index][key], value, rtol=1e-6, atol=1e-7)
+
+
+def test_the_fused_update_lays_out_again_when_arrays_are_replaced():
+    from minitorch_deblur.testing import fake_cupy
+
+    with fake_cupy.installed():
+        params = [Parameter(np.ones((2, 3), np.float32)).to("cuda"), Parameter(np.ones(4, np.float32)).to("cuda")]
+        params = [Parameter(p.data) for p in params]
+        opt = optim.Adam(params, lr=0.1)
+        for p in params:
+            p.grad = mt.tensor(np.ones(p.shape, np.float32), device="cuda").data
+        opt.step()
+        flat = opt._flat_layouts()[0].flat["param"]
+        assert np.shares_memory(params[0].data, flat) and np.shares_memory(params[1].data, flat)
+        saved = opt.state_dict()
+        params[0].data = mt.tensor(np.zeros((2, 3), np.float32), device="cuda").data   # as Module.to does
+        opt.load_state_dict(saved)                                                    # new state arrays
+        opt.step()
+        assert np.shares_memory(params[0].data, opt._flat_layouts()[0].flat["param"])
+        assert opt.state_of(params[0])["step"] == 2
+        np.testing.assert_allclose(params[0].numpy(), np.full((2, 3), -0.1), rtol=1e-5)   # zeros, one Adam step
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+def test_clip_grad_norm_on_the_gpu_path_equals_the_host_path(max_norm):
+    from minitorch_deblur.testing import fake_cupy
+
+    rng = np.random.default_rng(1)
+    grads = [rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (5,), (2, 3, 2))]
+
+    def run(device):
+        params = [Parameter(np.zeros(g.shape, np.float32)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = mt.tensor(g, device=device).data
+        total = optim.clip_grad_norm_(params, max_norm)
+        return float(total.item()), [mt.to_device(p.grad, "cpu") for p in params]
+
+    want_total, want = run("cpu")
+    with fake_cupy.installed() as counter:
+        got_total, got = run("cuda")
+        assert counter.by_name["mt_clip_coef"] == 1 and counter.by_name["copy:float"] == 0
+    assert got_total == pytest.approx(want_total, rel=1e-6)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6)

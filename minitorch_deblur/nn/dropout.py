@@ -5,7 +5,7 @@ from typing import Optional
 
 from ..autograd import Tensor
 from ..backend import Generator
-from ..functional.dropout import dropout
+from ..functional.fast.dispatch import dropout   # one CUDA kernel each way on a GPU
 from .module import Module
 
 

@@ -6,6 +6,8 @@ from typing import Any, Dict, Iterable, Tuple
 
 from ..autograd import Tensor
 from ..backend import get_array_module
+from ..functional.fast import cuda_optim
+from .multi_tensor import flat_group, fusable
 from .optimizer import Optimizer
 
 
@@ -15,6 +17,9 @@ class Adam(Optimizer):
         g = g + weight_decay * p
         m = beta1 * m + (1 - beta1) * g            v = beta2 * v + (1 - beta2) * g^2
         p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    On a GPU a group whose parameters all have gradients takes one fused kernel for all of them
+    (``_fused_step``: multi_tensor.py, cuda_optim.ADAM), the same arithmetic.
     """
 
     decoupled = False
@@ -47,6 +52,23 @@ class Adam(Optimizer):
         step_size = lr / (1 - beta1 ** t)
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
         p.data -= step_size * m / denom
+
+    def _fused_step(self, index: int, group: Dict[str, Any]) -> bool:
+        params = group["params"]
+        xp = fusable(params)
+        states = [self.state_of(p) for p in params] if xp is not None else []
+        if xp is None or len({s.get("step", 0) for s in states}) != 1:
+            return False
+        layout = flat_group(self._flat_layouts(), index, xp, params, states, ("exp_avg", "exp_avg_sq"))
+        t = states[0].get("step", 0) + 1
+        for state in states:
+            state["step"] = t
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        l2, decay = (0.0, 1 - lr * wd) if self.decoupled else (wd, 1.0)
+        cuda_optim.adam(layout.gather_grads(params), layout.flat["param"], layout.flat["exp_avg"],
+                        layout.flat["exp_avg_sq"], l2, decay, beta1, 1 - beta1, beta2, 1 - beta2,
+                        lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps)
+        return True
 
 
 class AdamW(Adam):

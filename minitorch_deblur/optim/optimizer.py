@@ -61,14 +61,28 @@ class Optimizer:
 
     @no_grad()
     def step(self) -> None:
-        """One update of every parameter that has a gradient."""
-        for group in self.param_groups:
+        """One update of every parameter that has a gradient: on a GPU one fused update per group where the
+        subclass has one (``_fused_step``), else ``_update`` per parameter."""
+        for index, group in enumerate(self.param_groups):
+            if self._fused_step(index, group):
+                continue
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, p.grad, self.state_of(p), group)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def _fused_step(self, index: int, group: Dict[str, Any]) -> bool:
+        """The multi-tensor update of group ``index`` (optim/multi_tensor.py), where a subclass has one and the group
+        allows it (on a GPU); False when not taken, and the per-parameter ``_update`` runs instead."""
+        return False
+
+    def _flat_layouts(self) -> Dict[int, Any]:
+        """Per group index, the flat layout of the fused update (multi_tensor.FlatGroup); not part of the state."""
+        if "_flat" not in self.__dict__:
+            self._flat: Dict[int, Any] = {}
+        return self._flat
 
     # ------------------------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> Dict[str, Any]:

@@ -21,7 +21,7 @@ from ...autograd import Context, Function
 from ...backend import get_array_module
 from .. import conv
 from ..conv import IntPair, _from_rows, _to_rows
-from . import cuda_kernels
+from . import cuda_elementwise, cuda_kernels
 
 
 def im2col(x: Any, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0, pad_value: float = 0.0) -> Any:
@@ -42,11 +42,18 @@ def col2im(cols: Any, x_shape: Tuple[int, ...], kernel_size: IntPair, stride: In
     return cuda_kernels.col2im(cols, x_shape, kernel, stride, padding, out)
 
 
+def from_rows(rows: Any, n: int, hw: Tuple[int, int], bias: Optional[Any] = None) -> Any:
+    """conv._from_rows on NumPy; on CuPy one kernel: (C, N*H*W) -> contiguous (N, C, H, W) (+ bias)."""
+    if get_array_module(rows) is np:
+        return _from_rows(rows, n, hw, bias)
+    return cuda_elementwise.from_rows(rows, n, hw, bias)
+
+
 def conv2d_im2col(x: Any, weight: Any, bias: Optional[Any], stride: Tuple[int, int],
                   padding: Tuple[int, int], out: Tuple[int, int]) -> Any:
     """y = W @ im2col(x) (+ b): (N, C, H, W) -> (N, O, Ho, Wo)."""
     cols = im2col(x, weight.shape[2:], stride, padding)
-    return _from_rows(weight.reshape(weight.shape[0], -1) @ cols, x.shape[0], out, bias)
+    return from_rows(weight.reshape(weight.shape[0], -1) @ cols, x.shape[0], out, bias)
 
 
 def conv2d_im2col_grads(x: Optional[Any], weight: Optional[Any], grad: Any, x_shape: Tuple[int, ...],
@@ -89,7 +96,7 @@ class ConvTranspose2dFast(Function):
             cols = im2col(grad, ctx.kernel, ctx.stride, ctx.padding)   # (Cout*kh*kw, N*H*W)
         if ctx.needs_input_grad[0]:
             n, _, h, w = ctx.x_shape
-            dx = _from_rows(weight.reshape(weight.shape[0], -1) @ cols, n, (h, w))
+            dx = from_rows(weight.reshape(weight.shape[0], -1) @ cols, n, (h, w))
         if ctx.needs_input_grad[1]:
             dw = (_to_rows(x) @ cols.T).reshape(x.shape[1], -1, *ctx.kernel)
         if ctx.needs_input_grad[2]:
