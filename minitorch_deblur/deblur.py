@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-memory", type=positive_float, default=2.0, help="bound in GB on the process's working "
                         "set beyond the interpreter and model: the decoded photo and its output (a few bytes a pixel) "
                         "plus the forward pass, whole or one tile at a time (default 2); --degrade, --upscale, --scale, "
-                        "--ensemble and --compare also hold float copies of the photo (24 bytes a pixel)")
+                        "--ensemble and --compare also hold float copies of the photo (24 bytes a pixel). With "
+                        "--device cuda it bounds GPU memory instead: the forward pass and its input, whole or per "
+                        "tile (the photo and its output stay in host memory)")
     parser.add_argument("--tile", type=non_negative_int, default=0, help="force tiles with this core size in pixels")
     parser.add_argument("--ensemble", action="store_true", help="average the outputs on the 8 flips and rotations "
                         "of the photo (8x the time)")
