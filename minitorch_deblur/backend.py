@@ -5,6 +5,7 @@ devices. CuPy is imported only when a GPU is asked for, so ``import minitorch_de
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
@@ -184,3 +185,41 @@ def reuse_freed_memory() -> bool:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's mallopt parameter numbers
     return bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 2 ** 31 - 1))
+
+
+# ------------------------------------------------------------------------------------------------------ TF32
+_tf32 = os.environ.get("CUPY_TF32", "0").strip() not in ("", "0")
+
+
+def use_tf32(flag: bool = True) -> bool:
+    """Let float32 matrix products on the GPU use TF32 tensor cores (Ampere and newer: A100, H100, H200...).
+
+    TF32 keeps float32's range but rounds the inputs of each multiply to a 10-bit mantissa (about 3 decimal
+    digits; sums stay float32): matmuls and convolutions as GEMMs run several times faster, with errors near 1e-3
+    relative instead of 1e-6. PyTorch's convolutions use it by default; ours do not (default off: plain FP32).
+    It applies to CuPy's cuBLAS calls (matmul, dot, tensordot, einsum) through CuPy's compute type, now if CuPy is
+    in use, else through $CUPY_TF32, which CuPy reads at its first float32 product. On the CPU it changes nothing.
+    Returns the new setting.
+    """
+    global _tf32
+    _tf32 = bool(flag)
+    os.environ["CUPY_TF32"] = "1" if _tf32 else "0"
+    if _cupy is not None:
+        _apply_tf32()
+    return _tf32
+
+
+def tf32_enabled() -> bool:
+    """Whether float32 GPU matmuls may use TF32 (``use_tf32``, or $CUPY_TF32 at import)."""
+    return _tf32
+
+
+def _apply_tf32() -> None:
+    """Set CuPy's float32 compute type (TF32 or its default); a stand-in for CuPy (tests) is left alone."""
+    if getattr(_cupy, "__name__", "") != "cupy":
+        return
+    try:
+        from cupy._core import _routines_linalg as linalg  # noqa: PLC0415 (CuPy is in use here)
+    except ImportError:
+        return
+    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if _tf32 else linalg.COMPUTE_TYPE_DEFAULT)
