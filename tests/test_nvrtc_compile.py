@@ -12,7 +12,8 @@ NVRTC program per kernel per type, with CuPy's own headers (``cupy/carray.cuh``.
   indexing, and every non-raw parameter is bound as an array element (CuPy passes a scalar argument by value
   instead: the same type in the body).
 - a ``Reduction``: its expressions inside a one-loop kernel shaped like CuPy's (``REDUCE(a, b)`` and
-  ``POST_MAP(a)`` macros, ``_type_reduce``, inputs bound per element, the output bound once).
+  ``POST_MAP(a)`` macros, ``_type_reduce`` = reduce_type or the output's type, inputs bound per element, the
+  output bound once); CuPy's shared-memory tree around them is left out.
 
 Needs the wheels ``cupy-cuda12x`` and ``nvidia-cuda-nvrtc-cu12`` (``pip install -e .[nvrtc]``, which .ci/run does);
 skipped with that sentence without them. ``cupy.cuda.compiler.compile_using_nvrtc`` needs a driver, so the test
@@ -89,13 +90,14 @@ def _cupy_headers_and_options() -> Tuple[str, List[str]]:
     return "".join(f"#include <{h}>\n" for h in headers), options + [ARCH]
 
 
-def compile_ptx(nvrtc, source: str, name: str) -> str:
-    """PTX of a CUDA source with CuPy's headers and options; an AssertionError with NVRTC's log when it fails."""
+def compile_ptx(nvrtc, source: str, name: str, extra: Tuple[str, ...] = ()) -> str:
+    """PTX of a CUDA source with CuPy's headers and options (plus ``extra``); an AssertionError with NVRTC's log
+    when it fails."""
     headers, options = _cupy_headers_and_options()
     program = nvrtc.createProgram(headers + source, f"{name}.cu", [], [])
     try:
         try:
-            nvrtc.compileProgram(program, options)
+            nvrtc.compileProgram(program, options + list(extra))
         except nvrtc.NVRTCError as error:
             raise AssertionError(f"NVRTC cannot compile kernel {name} ({error}):\n{nvrtc.getProgramLog(program)}"
                                  f"\n--- the source compiled ---\n{source}") from None
@@ -151,14 +153,14 @@ def wrap(source: K.Source, dtype: str) -> str:
         return source.code
     params = _params(source.in_params, source.out_params)
     types = _typedefs(params, dtype)
-    typedefs = "".join(f"typedef {c} {t};\n" for t, c in types.items())
+    typedefs = "".join(f"typedef {c} {t};\n" for t, c in types.items()) + source.preamble + "\n"
     if isinstance(source, K.Elementwise):
         return (f"{typedefs}extern \"C\" __global__ void {source.name}({_signature(params, types, 'CIndexer<1, 1> _ind')})"
                 f" {{\n#pragma unroll 1\nCUPY_FOR(i, _ind.size()) {{\n_ind.set(i);\n{_bind(params, types, '_ind')}\n"
                 f"{source.body};\n}}\n}}\n")
     inputs = [p for p in params if p.const]
     outputs = [p for p in params if not p.const]
-    reduce_type = source.reduce_type or inputs[0].ctype(types)
+    reduce_type = source.reduce_type or outputs[0].ctype(types)      # CuPy's default: the output's type
     return (f"{typedefs}#define REDUCE(a, b) ({source.reduce_expr})\n#define POST_MAP(a) ({source.post_map_expr})\n"
             f"typedef {reduce_type} _type_reduce;\n"
             f"extern \"C\" __global__ void {source.name}("
@@ -192,7 +194,7 @@ def test_the_registry_holds_every_kernel_the_package_builds():
 def test_every_kernel_source_compiles_with_nvrtc(nvrtc, key):
     source = K.SOURCES[key]
     for dtype in _variants(source):
-        ptx = compile_ptx(nvrtc, wrap(source, dtype), f"{source.name}_{dtype}")
+        ptx = compile_ptx(nvrtc, wrap(source, dtype), f"{source.name}_{dtype}", tuple(source.options))
         assert f".entry {source.name}" in ptx, f"{key}: the PTX has no entry {source.name}"
 
 

@@ -109,15 +109,19 @@ _GEOMETRY = "int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, i
 @dataclass(frozen=True)
 class Elementwise:
     """A ``cupy.ElementwiseKernel``: CuPy wraps ``body`` in a __global__ loop over ``i``, binding each non-raw
-    parameter to its element; ``raw`` parameters are whole arrays indexed by hand."""
+    parameter to its element; ``raw`` parameters are whole arrays indexed by hand. ``preamble``: CUDA code placed
+    before the kernel (device functions); ``options``: extra NVRTC options."""
 
     in_params: str
     out_params: str
     body: str
     name: str
+    preamble: str = ""
+    options: Tuple[str, ...] = ()
 
     def build(self, cp: Any) -> Any:
-        return cp.ElementwiseKernel(self.in_params, self.out_params, self.body, self.name)
+        return cp.ElementwiseKernel(self.in_params, self.out_params, self.body, self.name,
+                                    preamble=self.preamble, options=self.options)
 
 
 @dataclass(frozen=True)
@@ -133,10 +137,13 @@ class Reduction:
     identity: str
     name: str
     reduce_type: Optional[str] = None
+    preamble: str = ""
+    options: Tuple[str, ...] = ()
 
     def build(self, cp: Any) -> Any:
         return cp.ReductionKernel(self.in_params, self.out_params, self.map_expr, self.reduce_expr,
-                                  self.post_map_expr, self.identity, self.name, reduce_type=self.reduce_type)
+                                  self.post_map_expr, self.identity, self.name, reduce_type=self.reduce_type,
+                                  preamble=self.preamble, options=self.options)
 
 
 @dataclass(frozen=True)
