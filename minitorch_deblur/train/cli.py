@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="win5rb: start as the identity (the last batch norm's scale at 0)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto: cuda if "
                         "a GPU and CuPy are usable, else cpu")
+    parser.add_argument("--distributed", action="store_true", help="data-parallel training: run as mpiexec -n K "
+                        "python -m minitorch_deblur.train MODEL --distributed; each of the K ranks takes batch/K "
+                        "rows of every batch and the gradients are summed across ranks (the result is that of one "
+                        "process at the same batch size); needs pip install -e \".[distributed]\"")
+    parser.add_argument("--sync-bn", action="store_true", default=None, help="with --distributed: batch norm uses the statistics "
+                        "of the whole batch across ranks (default: each rank's own rows, as PyTorch's DDP)")
     parser.add_argument("--tf32", action="store_true", help="on Ampere or newer GPUs, run float32 matrix products "
                         "(the convolutions' and linear layers' GEMMs) in TF32: a 10-bit mantissa, several times "
                         "faster, ~1e-3 relative error; default off: plain FP32. Accepted on the CPU, where it changes "
@@ -244,6 +250,13 @@ def run(config: TrainConfig) -> int:
         run_dir = Path(config.out or f"runs/{config.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     if config.init and not config.resume:
         _check_init(config)
+    if "sync_bn" in config.explicit and not config.distributed:
+        raise UserError("--sync-bn applies to --distributed runs (batch norm across ranks); add --distributed")
+    if config.distributed:   # join the MPI world (distributed/); ranks > 0 read the run folder but never write it
+        from ..distributed.parallel import start
+
+        if start(config):
+            return fit(TASKS[REGISTRY[config.model].task](config), config, run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"the run folder {run_dir} is a file; choose a folder with --out")
     created = not run_dir.exists()

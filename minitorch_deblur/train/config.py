@@ -56,9 +56,11 @@ class TrainConfig:
     seed: int = _run(0)
     limit: int = _run(0)
     init: str = _run("")
+    sync_bn: bool = _run(False)   # --distributed: batch norm with the global batch's statistics across ranks
     # where and how
     allow_partial: bool = False
     device: str = "auto"
+    distributed: bool = False   # data-parallel over the MPI ranks of mpiexec (distributed/)
     tf32: bool = False       # GPU float32 matmuls in TF32 (backend.use_tf32); nothing on the CPU
     data_dir: Optional[str] = None
     out: Optional[str] = None

@@ -121,6 +121,8 @@ class GANTask(RestoreTask):
             d_loss = 0.5 * (_lsgan(d(x, y), REAL) + _lsgan(d(x, fake.detach()), FAKE))
             sums["d_loss"] = d_loss.data * n
             d_loss.backward()
+            if self.sync is not None:                      # --distributed: D's gradients summed across ranks
+                self.sync(d.parameters())
             clip_grad_norm_(d.parameters(), 1.0)
             optimizer["d"].step()
         optimizer["g"].zero_grad()                         # G step
@@ -137,6 +139,8 @@ class GANTask(RestoreTask):
             weighted = term * WEIGHTS[name]
             g_loss = weighted if g_loss is None else g_loss + weighted
         g_loss.backward()
+        if self.sync is not None:
+            self.sync(g.parameters())
         clip_grad_norm_(g.parameters(), 1.0)
         optimizer["g"].step()
         return g_loss.data, True, n, sums

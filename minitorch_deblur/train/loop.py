@@ -116,6 +116,10 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
     """Train ``task``'s model into ``run_dir``; 0 done, 1 diverged, 130 interrupted."""
     device = resolve_device(config.device)
     generator = Generator(config.seed)
+    if config.distributed:   # shards of every batch, gradients summed across ranks; rank 0 alone writes
+        from ..distributed.parallel import data_parallel
+        task = data_parallel(task, config)
+    root = getattr(task, "is_root", True)
     built = task.build(generator)
     built.model.to(device)   # first: a resumed optimiser's and average's state then load onto the parameters' device
     if config.init and not config.resume:
@@ -136,10 +140,11 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
                 history.setdefault(key, []).append(float(value))
             epochs_done = epoch
             print(f"epoch {epoch}: {task.describe(record)} | {record['epoch_seconds']:.1f} s")
-            save_checkpoint(run_dir / "model.npz", built.model, built.optimizers, built.schedulers,
-                            meta={"epoch": epoch, "history": history, "model": config.model,
-                                  "model_options": built.options, **task.meta()}, average=average)
-            write_metrics(run_dir, config, device, history, data_source, task)
+            if root:
+                save_checkpoint(run_dir / "model.npz", built.model, built.optimizers, built.schedulers,
+                                meta={"epoch": epoch, "history": history, "model": config.model,
+                                      "model_options": built.options, **task.meta()}, average=average)
+                write_metrics(run_dir, config, device, history, data_source, task)
             if average is not None and epoch < config.epochs:
                 average.swap()
     except Diverged as error:
@@ -154,7 +159,7 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
               f"{run_dir}/model.npz. Continue with: python -m minitorch_deblur.train {config.model} --resume "
               f"{run_dir} --epochs {config.epochs}")
         return 130
-    if history:
+    if history and root:
         print(task.finish(built.model.eval(), history, run_dir, data_source))
     return 0
 

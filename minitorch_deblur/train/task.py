@@ -63,6 +63,7 @@ class Task(ABC):
     example_shape: ClassVar[Tuple[int, ...]]
     options: ClassVar[Tuple[str, ...]] = ()
     shown: ClassVar[Tuple[str, ...]] = ()
+    sync: Optional[Any] = None   # --distributed: sync(parameters) after each backward (distributed/parallel.py)
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
@@ -99,7 +100,7 @@ class Task(ABC):
 
     def update(self, model: Any, optimizers: Dict[str, Any], batch: Any, index: int, last_finite: Optional[float],
                check_now: bool) -> Update:
-        return minimise(model, optimizers[""], self.step, batch, index, last_finite, check_now)
+        return minimise(model, optimizers[""], self.step, batch, index, last_finite, check_now, self.sync)
 
     def check(self, index: int, loss: float, n: int, sums: Dict[str, float], last_finite: Optional[float]) -> None:
         """Nothing beyond the loop's own checks."""
@@ -129,18 +130,21 @@ def grads_finite(parameters: Sequence[Any]) -> Any:
 
 
 def minimise(model: Any, optimizer: Any, step: Any, batch: Any, index: int, last_finite: Optional[float],
-             check_now: bool = True) -> Update:
+             check_now: bool = True, sync: Optional[Any] = None) -> Update:
     """One update of one loss: zero_grad, ``step(model, batch) -> (loss, n, sums)``, backward, optimizer.step().
 
     Returns (loss, gradients finite, n, sums) as device scalars. With ``check_now`` (the CPU, where reading a
     number costs nothing) a non-finite loss or gradient raises ``Diverged`` at once, before the optimiser touches
-    the weights; otherwise the loop reads the flags every few steps, so a GPU never waits.
+    the weights; otherwise the loop reads the flags every few steps, so a GPU never waits. ``sync`` (--distributed)
+    sums the gradients across ranks after backward.
     """
     optimizer.zero_grad()
     loss, n, sums = step(model, batch)
     if check_now and not math.isfinite(loss.item()):
         raise Diverged(index, f"the loss is {loss.item()}", last_finite)
     loss.backward()
+    if sync is not None:
+        sync(model.parameters())
     finite = grads_finite(list(model.parameters()))
     if check_now and not bool(finite):
         raise Diverged(index, f"a gradient is not finite (loss {loss.item():.4g})", last_finite)

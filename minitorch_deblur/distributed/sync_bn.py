@@ -1,0 +1,114 @@
+"""``--sync-bn``: batch norm whose statistics are those of the global batch, across every rank.
+
+Default (as PyTorch's DDP): each rank normalises its shard with the shard's own mean and variance. That is a
+different computation from one process at the global batch (smaller batches: noisier statistics), so the
+weights drift apart from the one-process run. ``--sync-bn`` sums, per channel, the count, sum(x) and
+sum((x - mean)^2) across ranks in the forward pass, and sum(g) and sum(g x_hat) in the backward pass (the two sums
+batch norm's gradient needs, functional/norm.py): every rank then computes exactly what one process computes on
+the whole batch. Three small allreduces per layer and step (2C floats each).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from ..autograd import Context
+from ..backend import get_array_module
+from ..functional import norm as F_norm
+from ..functional.norm import Normalize, _sum_over, _update_running
+
+_COMM: Any = None    # the communicator SyncNormalize reduces over (set by ``convert_sync_batchnorm``)
+_SHARD: Any = None   # this rank's share of the batch (parallel.Shard), None: 1 / size
+
+
+def _allreduce(a: Any) -> Any:
+    """Sum a small float array across ranks (float64 on the wire, so the sums lose nothing)."""
+    xp = get_array_module(a)
+    host = np.ascontiguousarray(a if xp is np else xp.asnumpy(a), dtype=np.float64).ravel()
+    summed = _COMM.allreduce_values(host).reshape(a.shape)
+    return xp.asarray(summed.astype(a.dtype))
+
+
+class SyncNormalize(Normalize):
+    """Normalize over the global batch (module docstring); batch norm only (axes include the batch axis 0)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
+                eps: float = 1e-5, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
+                momentum: float = 0.1) -> Any:
+        xp = get_array_module(x)
+        local = x.size // (x.shape[1])
+        count = int(_COMM.allreduce_values([local])[0])
+        mean = _allreduce(_sum_over(x, axes)) / x.dtype.type(count)
+        x_hat = x - mean
+        var = _allreduce(_sum_over(x_hat, axes, x_hat)) / x.dtype.type(count)
+        inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
+        x_hat *= inv_std
+        if running_mean is not None:
+            c = x.shape[1]
+            _update_running(running_mean, mean.reshape(-1, c).mean(axis=0), momentum)
+            _update_running(running_var, var.reshape(-1, c).mean(axis=0) * (count / max(count - 1, 1)), momentum)
+        ctx.axes, ctx.count = axes, count
+        ctx.param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        y = x_hat * weight.reshape(ctx.param_shape) if weight is not None else x_hat.copy()
+        if bias is not None:
+            y += bias.reshape(ctx.param_shape)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        x_hat, inv_std, weight = ctx.saved
+        channel_only = tuple(i for i in range(grad.ndim) if i != 1)
+        sum_g_local = _sum_over(grad, ctx.axes)
+        sum_gx_local = _sum_over(grad, ctx.axes, x_hat)
+        # dw and db are this rank's share: the gradient allreduce sums them with the others' (GradientSync)
+        dw = sum_gx_local.sum(axis=channel_only) if ctx.needs_input_grad[1] else None
+        db = sum_g_local.sum(axis=channel_only) if ctx.needs_input_grad[2] else None
+        dx = None
+        if ctx.needs_input_grad[0]:
+            # the global loss weighs this rank's mean loss by w = n_rank / n_global: the sums over all ranks are of
+            # w * g; this rank's dx is then divided by its own w, which GradientSync multiplies back
+            w = grad.dtype.type(_weight())
+            both = _allreduce(get_array_module(grad).concatenate([sum_g_local, sum_gx_local], axis=1) * w) / w
+            c = grad.shape[1]
+            sum_g, sum_gx = both[:, :c], both[:, c:]
+            m = grad.dtype.type(ctx.count)
+            scale = inv_std * weight.reshape(ctx.param_shape) if weight is not None else inv_std
+            dx = x_hat * (-sum_gx / m)
+            dx += grad
+            dx -= sum_g / m
+            dx *= scale
+        return dx, dw, db
+
+
+def _sync_forward(module: Any, x: Any) -> Any:
+    """_BatchNorm.forward with the statistics of the global batch in training (nn/norm.py's, one argument more)."""
+    if not (module.training or not module.track_running_stats):
+        return type(module).forward(module, x)
+    module._check_input(x)
+    module._count_batch()
+    momentum = module.momentum
+    if momentum is None:
+        momentum = 1.0 / max(1, int(module.num_batches_tracked)) if module.track_running_stats else 0.0
+    return F_norm.batch_norm(x, module.running_mean, module.running_var, module.weight, module.bias, training=True,
+                             momentum=momentum, eps=module.eps, normalize=SyncNormalize)
+
+
+def _weight() -> float:
+    return _SHARD.weight if _SHARD is not None and _SHARD.total else 1.0 / _COMM.size
+
+
+def convert_sync_batchnorm(model: Any, comm: Any, shard: Any = None) -> int:
+    """Make every batch-norm layer of ``model`` reduce its statistics over ``comm``; returns how many."""
+    from ..nn.norm import _BatchNorm
+
+    global _COMM, _SHARD
+    _COMM, _SHARD = comm, shard
+    count = 0
+    for module in model.modules():
+        if isinstance(module, _BatchNorm):
+            object.__setattr__(module, "forward", lambda x, m=module: _sync_forward(m, x))
+            count += 1
+    return count
