@@ -1,11 +1,14 @@
 """Kernel launches + host<->device copies of one training step of each course model on the GPU path, counted on
 the CPU with the counting stand-in for CuPy (minitorch_deblur/testing/fake_cupy.py), against a budget per model.
 
-Issue 24's targets (a quarter of what the H200 profile counted): CNN 140, CAE 320, Win5-RB 300, GAN 1,050.
-The models and steps are benchmarks/course_models.py's (what the profile ran), at small batches and, for the
-GAN, 64x64 images: the count hardly depends on either. Print the table with
+Issue 24's targets (a quarter of what the H200 profile counted): CNN 140, CAE 320, Win5-RB 300, GAN 1,050. Each
+budget is the tighter of its target and what the GPU path issues now plus a little slack (docs/SPEED.md, "GPU
+launches per step, counted on the CPU"): CNN 140 (exactly its target), CAE 215, Win5-RB 135, GAN 850. The models and
+steps are benchmarks/course_models.py's (what the profile ran), at small batches and, for the GAN, 64x64 images:
+the GPU path's count does not depend on either (im2col convs; only a batch of one image skips a layout kernel).
+Print the table with
 
-    MINITORCH_DEBLUR_DATA=/work/shared/data python tests/test_gpu_launch_budget.py [--batch N] [--course]
+    MINITORCH_DEBLUR_DATA=/work/shared/data python tests/test_gpu_launch_budget.py [--batch N] [--course] [--top N]
 """
 from __future__ import annotations
 
@@ -25,10 +28,10 @@ from minitorch_deblur.testing import fake_cupy  # noqa: E402
 
 # model -> (budget of launches + copies per step, batch, input shape) for the test
 BUDGET: Dict[str, Tuple[int, int, Tuple[int, ...]]] = {
-    "cnn": (140, 4, (1, 28, 28)),
-    "cae": (320, 2, (3, 32, 32)),
-    "win5rb": (300, 2, (3, 32, 32)),
-    "gan": (1050, 2, (3, 64, 64)),
+    "cnn": (140, 4, (1, 28, 28)),      # now 140 (133 launches + 7 copies); target 140
+    "cae": (215, 2, (3, 32, 32)),      # now 208; target 320
+    "win5rb": (135, 2, (3, 32, 32)),   # now 128; target 300
+    "gan": (850, 2, (3, 64, 64)),      # now 833; target 1,050
 }
 BUILDERS = ("mlp", "cnn", "srcnn", "cae", "win5rb", "unet", "patchgan", "vgg16_relu3_3")
 
@@ -174,13 +177,15 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=0, help="batch size (default: the test's)")
-    parser.add_argument("--course", action="store_true", help="course batch sizes and image sizes")
+    parser.add_argument("--course", action="store_true",
+                        help="course batch sizes and image sizes (the GAN at batch 4: NumPy computes it all)")
     parser.add_argument("--top", type=int, default=0, help="print the N most frequent operations per model")
     args = parser.parse_args()
     print("| model | batch | input | launches | copies | total | budget |\n|---|---:|---|---:|---:|---:|---:|")
     for name, (budget, batch, shape) in BUDGET.items():
         if args.course:
             batch, shape = cm.COURSE[name]
+            batch = min(batch, 4) if name == "gan" else batch
         batch = args.batch or batch
         c = count_step(name, batch, shape)
         print(f"| {name} | {batch} | {'x'.join(map(str, shape))} | {c.launches} | {c.copies} | {c.total} | {budget} |",
