@@ -201,3 +201,18 @@ def test_allreduce_sums_across_ranks():
     result = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-c", code], cwd=ROOT, env=ENV,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_lesson06_alone_explains_and_under_mpiexec_shows_equal_gradients():
+    import re
+
+    lesson = [sys.executable, str(ROOT / "lessons" / "06_data_parallel.py"), "--smoke"]
+    alone = subprocess.run(lesson, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    assert "mpiexec -n 2 python lessons/06_data_parallel.py" in alone.stdout
+    two = subprocess.run([_mpiexec(), "-n", "2", *lesson], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                         timeout=120)
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert float(re.search(r"real ranks \(GradientSync\): (\S+)", two.stdout).group(1)) < 1e-6
+    local, synced = re.search(r"local statistics (\S+), --sync-bn (\S+)", two.stdout).groups()
+    assert float(local.rstrip(",")) > 1e-2 and float(synced) < 1e-5, two.stdout
