@@ -216,3 +216,67 @@ def test_lesson06_alone_explains_and_under_mpiexec_shows_equal_gradients():
     assert float(re.search(r"real ranks \(GradientSync\): (\S+)", two.stdout).group(1)) < 1e-6
     local, synced = re.search(r"local statistics (\S+), --sync-bn (\S+)", two.stdout).groups()
     assert float(local.rstrip(",")) > 1e-2 and float(synced) < 1e-5, two.stdout
+
+
+class _FakeNccl:
+    """cupy.cuda.nccl's calls, recorded (the NCCL path's plumbing without a GPU)."""
+    NCCL_FLOAT32, NCCL_SUM = "f32", "sum"
+
+    def __init__(self):
+        self.calls = []
+
+    def get_unique_id(self):
+        return "uid"
+
+    def NcclCommunicator(self, size, uid, rank):   # noqa: N802 - cupy's name
+        fake = self
+
+        class Comm:
+            def allReduce(self, send, recv, count, dtype, op, stream):   # noqa: N802
+                fake.calls.append(("allReduce", send, recv, count, dtype, op, stream))
+
+            def abort(self):
+                fake.calls.append(("abort",))
+        fake.calls.append(("init", size, uid, rank))
+        return Comm()
+
+
+def _fake_cupy(done):
+    from types import SimpleNamespace
+
+    stream = SimpleNamespace(ptr=7, done=done)
+    return SimpleNamespace(cuda=SimpleNamespace(get_current_stream=lambda: stream))
+
+
+def test_nccl_allreduce_plumbing_without_a_gpu():
+    from types import SimpleNamespace
+
+    from minitorch_deblur.distributed import NcclCommunicator
+
+    class Mpi(LocalCommunicator):
+        timeout = 0.05
+
+        def timed_out(self, what, waited):
+            raise TimeoutError(f"{what} {waited:.2f}")
+
+    nccl = _FakeNccl()
+    comm = NcclCommunicator(Mpi(), nccl=nccl, cupy=_fake_cupy(True))
+    array = SimpleNamespace(dtype=np.dtype(np.float32), size=12, data=SimpleNamespace(ptr=1234))
+    assert comm.allreduce_(array) is array
+    assert nccl.calls == [("init", 1, "uid", 0), ("allReduce", 1234, 1234, 12, "f32", "sum", 7)]
+    stuck = NcclCommunicator(Mpi(), nccl=nccl, cupy=_fake_cupy(False))   # a stream that never finishes
+    with pytest.raises(TimeoutError, match="NCCL allreduce"):
+        stuck.allreduce_(array)
+    assert nccl.calls[-1] == ("abort",)
+    with pytest.raises(TypeError, match="float32"):
+        comm.allreduce_(SimpleNamespace(dtype=np.dtype(np.float64), size=1, data=None))
+
+
+def test_deblurgan_two_ranks_follow_one_process(tmp_path, natural_images):
+    """The GAN (D step then G step, each clipped, U-Net dropout): 2 ranks within Adam's noise of one process."""
+    args = ["deblurgan", "--epochs", "1", "--batch-size", "4", "--crops-per-epoch", "8", "--crop-size", "32",
+            "--limit", "2", "--degradation", "motion"]
+    _train(args, tmp_path / "one", 1, natural_images)
+    _train(args, tmp_path / "two", 2, natural_images)
+    worst, off = _compare(_weights(tmp_path / "one"), _weights(tmp_path / "two"))
+    assert off < 1e-4 and worst < 2 * 2 * 1e-4 * 1.01, (worst, off)   # 2 steps at the GAN's lr 1e-4

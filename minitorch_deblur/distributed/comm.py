@@ -224,14 +224,15 @@ class NcclCommunicator:
         return array
 
 
-def use_gpu_of_rank(comm: Communicator) -> int:
-    """One GPU per rank: rank r of a node takes GPU r mod (GPUs of the node); returns its index."""
+def use_gpu_of_rank(comm: Communicator) -> bool:
+    """One GPU per rank: rank r of a node takes GPU r mod (GPUs of the node). True when every rank of the node has
+    a GPU of its own (NCCL can run), False when some share one."""
     import cupy
 
-    local = comm.comm.Split_type(comm.MPI.COMM_TYPE_SHARED).Get_rank()
-    index = local % cupy.cuda.runtime.getDeviceCount()
-    cupy.cuda.Device(index).use()
-    return index
+    node = comm.comm.Split_type(comm.MPI.COMM_TYPE_SHARED)
+    gpus = cupy.cuda.runtime.getDeviceCount()
+    cupy.cuda.Device(node.Get_rank() % gpus).use()
+    return node.Get_size() <= gpus
 
 
 def mpi_communicator(timeout: Optional[float] = None) -> Communicator:

@@ -139,8 +139,10 @@ class DataParallel:
         if resolve_device(self.task.config.device) == "cuda" and self.comm.name == "mpi" and self.size > 1:
             from .comm import NcclCommunicator, use_gpu_of_rank
 
-            use_gpu_of_rank(self.comm)          # one GPU per rank, before the model moves there
-            self.comm.nccl = NcclCommunicator(self.comm)
+            if use_gpu_of_rank(self.comm):      # one GPU per rank, before the model moves there
+                self.comm.nccl = NcclCommunicator(self.comm)
+            elif self.is_root:                  # more ranks than GPUs on a node: NCCL refuses to share a GPU
+                print("note: more ranks than GPUs on a node: the gradients go through the host (MPI), not NCCL")
         built = self.task.build(generator)
         for module in built.model.modules():
             if isinstance(module, Dropout) and module.generator is not None:
