@@ -158,8 +158,10 @@ class DataParallel:
 
     def update(self, model: Any, optimizers: Dict[str, Any], batch: Any, index: int, last_finite: Optional[float],
                check_now: bool) -> Tuple[Any, Any, int, Dict[str, Any]]:
-        """The task's update on this rank's shard, then the global batch's mean loss and summed metrics."""
-        loss, finite, n, sums = self.task.update(model, optimizers, batch, index, last_finite, check_now)
+        """The task's update on this rank's shard, then the global batch's mean loss and summed metrics. The task
+        does not check its local loss (``check_now`` False): a rank that stopped alone would leave the others
+        waiting; the loop checks the global loss (NaN on every rank if on one) and the summed gradients instead."""
+        loss, finite, n, sums = self.task.update(model, optimizers, batch, index, last_finite, False)
         keys = sorted(sums)
         total = self.comm.allreduce_values([float(loss) * n, n] + [float(sums[k]) for k in keys])
         return total[0] / total[1], finite, int(total[1]), {k: total[2 + i] for i, k in enumerate(keys)}
