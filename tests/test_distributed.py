@@ -192,6 +192,19 @@ def test_a_dead_rank_is_named_and_does_not_hang_the_others():
     assert "rank 0: allreduce #1 waited" in result.stderr and "for rank 1, which did not answer" in result.stderr
 
 
+def test_a_killed_rank_ends_the_job_at_once():
+    """A rank that dies (here SIGKILL, as the OOM killer does) is seen by mpiexec, which ends the others; the
+    deadline above covers a rank that hangs or a node that stops answering."""
+    code = ("import os; from minitorch_deblur.distributed import mpi_communicator; import numpy as np\n"
+            "comm = mpi_communicator(timeout=30.0)\n"
+            "if comm.rank == 1: os.kill(os.getpid(), 9)\n"
+            "comm.allreduce_(np.ones(4, dtype=np.float32))\n")
+    start = time.monotonic()
+    result = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-c", code], cwd=ROOT, env=ENV,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and time.monotonic() - start < 20
+
+
 def test_allreduce_sums_across_ranks():
     code = ("from minitorch_deblur.distributed import mpi_communicator; import numpy as np\n"
             "comm = mpi_communicator()\n"
