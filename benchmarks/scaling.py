@@ -140,7 +140,8 @@ def markdown(measured: List[Dict[str, Any]], paper: List[Dict[str, Any]]) -> str
                   "each). 'free cores' = T1(B) / (2 (T1(B/2) + allreduce)): the efficiency 2 ranks would reach "
                   "if each had a core to itself (1 rank at B/2 measured alone, plus the measured allreduce):", "",
                   "| model | batch | params | buckets x MB | 1 rank ms/step | 1 rank at B/2 ms | 2 ranks ms/step | "
-                  "allreduce ms | efficiency T1/(2 T2) | free cores |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "allreduce ms | efficiency T1/(2 T2) | free cores |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for one, half, two in measured:
             lines.append(f"| {one['model']} | {one['batch']} | {one['params']:,} | {two['buckets']} x "
                          f"{two['bytes'] / two['buckets'] / 1e6:.2f} | {one['ms']:.1f} | {half['ms']:.1f} | "

@@ -139,7 +139,8 @@ def batch_norm(comm: Any, batch: int) -> None:
     full = gradients(model, x, y, True)
     if comm.rank == 0:
         for k in (2, 4):
-            print(f"   K = {k}, local statistics: relative difference {worst(full, sharded_gradients(model, x, y, True, k)):.1e}")
+            local = worst(full, sharded_gradients(model, x, y, True, k))
+            print(f"   K = {k}, local statistics: relative difference {local:.1e}")
     if comm.size > 1:
         from minitorch_deblur.distributed.sync_bn import convert_sync_batchnorm
 
@@ -149,7 +150,8 @@ def batch_norm(comm: Any, batch: int) -> None:
         say(comm, f"   across {comm.size} real ranks: local statistics {worst(full, local):.1e}, "
                   f"--sync-bn {worst(full, synced):.1e}")
     else:
-        say(comm, "   --sync-bn (under mpiexec) sums count, sum(x), sum((x-mean)^2) and, backward, sum(g), sum(g x_hat)")
+        say(comm, "   --sync-bn (under mpiexec) sums count, sum(x), sum((x-mean)^2) and, backward, sum(g) and "
+                  "sum(g x_hat)")
     say(comm, "   each shard normalised by its own statistics is another function of the batch: the gradients move;"
               "\n   summing the statistics across ranks restores the one-process computation\n")
 
@@ -162,9 +164,10 @@ def scaling(comm: Any) -> None:
         return
     data = json.loads(results.read_text())
     for one, half, two in data["measured"]:
+        free = one["ms"] / (2 * (half["ms"] + two["allreduce_ms"]))
         print(f"   measured {one['model']:6s} B={one['batch']}: 1 rank {one['ms']:.0f} ms/step, 2 ranks "
               f"{two['ms']:.0f} ms/step (allreduce {two['allreduce_ms']:.1f} ms): efficiency "
-              f"{one['ms'] / (2 * two['ms']):.0%}; with a free core per rank {one['ms'] / (2 * (half['ms'] + two['allreduce_ms'])):.0%}")
+              f"{one['ms'] / (2 * two['ms']):.0%}; with a free core per rank {free:.0%}")
     print("   paper model, 10 Gb/s Ethernet, efficiency by N nodes (compute/N vs a ring allreduce):")
     for row in data["paper"]:
         compute, nbytes = row["compute_s"], row["grad_mb"] * 1e6
