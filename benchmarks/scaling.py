@@ -6,8 +6,9 @@
 
 Measured: one training step (forward, loss, backward, gradient allreduce, Adam) of a model at its course global
 batch B, on 1 rank (batch B) and on 2 ranks (B/2 rows each: what ``train --distributed`` does), each rank one
-thread (OMP/OpenBLAS = 1), synthetic data (no loading, no degradation: the step alone). Median step time of the
-timed steps after 2 warm-up steps, rank 0's clock, every rank synchronised by the allreduce itself.
+thread (OMP/OpenBLAS = 1), synthetic data (no loading, no degradation: the step alone). The fastest of the timed
+steps after 2 warm-up steps (the step least disturbed by other work on a shared machine; the .json keeps the
+medians too), rank 0's clock, every rank synchronised by the allreduce itself.
 Scaling efficiency = throughput of 2 ranks / (2 x throughput of 1 rank) = T1 / (2 T2) at the same global batch.
 
 Paper model (strong scaling: the course's global batch B split over N nodes, each node one machine like this one):
@@ -38,6 +39,9 @@ sys.path.insert(0, str(ROOT))
 COURSE = {"mlp": 64, "cnn": 64, "srcnn": 64, "cae": 32, "win5rb": 32, "deblurgan": 32}
 STEP_JSON_NAME = {"deblurgan": "gan"}
 LINKS = {"10 Gb/s Ethernet": 10e9 / 8, "200 Gb/s InfiniBand": 200e9 / 8}
+# one training step of ours on one H200 (CuPy, FP32), course batch: docs/SPEED.md's GPU table (2026-12-04, commit
+# ea69ea9; the lower end where it gives a range)
+H200_STEP_MS = {"mlp": 4.67, "cnn": 17.5, "srcnn": 6.2, "cae": 33.6, "win5rb": 44.5, "deblurgan": 143.8}
 TARGET = 0.8
 
 
@@ -84,8 +88,11 @@ def worker(model_name: str, batch: int, steps: int) -> None:
         step()
         times.append(time.perf_counter() - start)
     if comm.rank == 0:
-        print(json.dumps({"model": model_name, "ranks": comm.size, "batch": batch, "ms": 1e3 * float(np.median(times)),
-                          "allreduce_ms": 1e3 * float(np.median(sync_times)), "buckets": sync.calls // (steps + 2),
+        print(json.dumps({"model": model_name, "ranks": comm.size, "batch": batch, "ms": 1e3 * float(np.min(times)),
+                          "median_ms": 1e3 * float(np.median(times)),
+                          "allreduce_ms": 1e3 * float(np.min(sync_times)),
+                          "allreduce_median_ms": 1e3 * float(np.median(sync_times)),
+                          "buckets": sync.calls // (steps + 2),
                           "bytes": sync.bytes // max(sync.calls, 1) * (sync.calls // (steps + 2)),
                           "params": int(sum(p.data.size for p in params))}))
 
@@ -116,10 +123,12 @@ def paper_rows() -> List[Dict[str, Any]]:
     measured = json.loads((HERE / "results" / "train_step.json").read_text())
     step_ms = {(r["model"], r["batch"]): r["ours"]["ms"] for r in measured["rows"]}
     rows = []
-    for name, batch in COURSE.items():
-        compute = step_ms[(STEP_JSON_NAME.get(name, name), batch)] / 1e3
+    for node, name, batch in [(n, m, b) for n in ("this CPU", "H200") for m, b in COURSE.items()]:
+        compute = (step_ms[(STEP_JSON_NAME.get(name, name), batch)] if node == "this CPU"
+                   else H200_STEP_MS[name]) / 1e3
         nbytes = 4 * trainable_parameters(name)
-        row: Dict[str, Any] = {"model": name, "batch": batch, "compute_s": compute, "grad_mb": nbytes / 1e6}
+        row: Dict[str, Any] = {"node": node, "model": name, "batch": batch, "compute_s": compute,
+                               "grad_mb": nbytes / 1e6}
         for link, bandwidth in LINKS.items():
             def efficiency(n: int) -> float:
                 c = compute / n
@@ -148,16 +157,17 @@ def markdown(measured: List[Dict[str, Any]], paper: List[Dict[str, Any]]) -> str
                          f"{two['ms']:.1f} | {two['allreduce_ms']:.2f} | {one['ms'] / (2 * two['ms']):.0%} | "
                          f"{one['ms'] / (2 * (half['ms'] + two['allreduce_ms'])):.0%} |")
         lines.append("")
-    lines += ["Paper model for N nodes (strong scaling of the course batch; compute = this machine's measured step "
-              "at 2 threads, benchmarks/results/train_step.json; ring allreduce 2(N-1)/N x bytes / bandwidth, no "
-              "overlap, latency left out; N capped at the batch):", "",
-              "| model | batch | step s (1 node) | gradient MB | " + " | ".join(
+    lines += ["Paper model for N nodes (strong scaling of the course batch; compute per node = one step of the whole "
+              "batch / N, measured on this machine at 2 threads (benchmarks/results/train_step.json) or on one H200 "
+              "(docs/SPEED.md); ring allreduce 2(N-1)/N x bytes / bandwidth, no overlap, latency left out; N capped "
+              "at the batch):", "",
+              "| node | model | batch | step s (1 node) | gradient MB | " + " | ".join(
                   f"{link}: allreduce ms (N=2) / eff N=2 / largest N at 80% / bound" for link in LINKS) + " |",
-              "|---|---:|---:|---:|" + "---:|" * len(LINKS)]
+              "|---|---|---:|---:|---:|" + "---:|" * len(LINKS)]
     for r in paper:
         cells = [f"{r[l]['allreduce_ms_n2']:.1f} / {r[l]['eff_at_2']:.0%} / {r[l]['n_max']} / {r[l]['bottleneck']}"
                  for l in LINKS]
-        lines.append(f"| {r['model']} | {r['batch']} | {r['compute_s']:.3f} | {r['grad_mb']:.2f} | "
+        lines.append(f"| {r['node']} | {r['model']} | {r['batch']} | {r['compute_s']:.4f} | {r['grad_mb']:.2f} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -168,7 +178,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help=argparse.SUPPRESS)
     parser.add_argument("--models", nargs="+", default=["mlp", "cnn", "srcnn"], help="measured models "
                         "(default mlp cnn srcnn: the others take seconds per step on 1 thread)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per run (default 10)")
+    parser.add_argument("--steps", type=int, default=15, help="timed steps per run (default 15)")
     parser.add_argument("--paper-only", action="store_true", help="the paper model alone")
     parser.add_argument("--out", type=Path, help="also write the tables (markdown) and a .json beside it")
     args = parser.parse_args()
