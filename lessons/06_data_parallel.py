@@ -176,7 +176,7 @@ def scaling(comm: Any) -> None:
             if n <= row["batch"]:
                 c = compute / n
                 curve.append(f"N={n} {c / (c + 2 * (n - 1) / n * nbytes / (10e9 / 8)):.0%}")
-        print(f"   {row['model']:9s} {', '.join(curve)}")
+        print(f"   {row.get('node', 'this CPU'):8s} {row['model']:9s} {', '.join(curve)}")
     print("   the allreduce stays ~2 x gradient bytes / bandwidth while compute shrinks as 1/N: small or fast models "
           "stop scaling first")
 
