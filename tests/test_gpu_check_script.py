@@ -62,6 +62,13 @@ def test_the_gpu_table_reports_ratio_tflops_memory_and_launches(monkeypatch, cap
     assert saved["tf32"] is True and saved["rows"][0]["ours"]["launches"] == 560
 
 
+def test_a_library_that_fails_leaves_a_row_that_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(train_step, "run_child", lambda lib, *a: None)
+    args = types.SimpleNamespace(tf32=False, seconds=1.0, no_torch=False, json="")
+    train_step.gpu_table([("gan", 32)], args)
+    assert "| gan | 32 | ours failed: its error is above |" in capsys.readouterr().out
+
+
 def test_device_rounds_synchronise_before_and_after_each_round():
     events = []
     best, median = timing.device_rounds(lambda: events.append("step"), lambda: events.append("sync"), calls=3,
