@@ -161,7 +161,7 @@ class Communicator:
             if time.monotonic() - start > self.timeout:
                 self.timed_out(what, time.monotonic() - start)
             time.sleep(pause)
-            pause = min(pause * 2, 1e-3)   # sleep, not spin: the ranks may share cores
+            pause = min(pause * 2, 2e-4)   # sleep, not spin: the ranks may share cores
 
     def silent_ranks(self) -> List[int]:
         """Ping every other rank; those that do not answer within GRACE seconds (dead, or stuck outside a
@@ -190,6 +190,7 @@ class Communicator:
             raise CollectiveTimeout(message)
         print(f"error: {message}", file=sys.stderr, flush=True)
         sys.stdout.flush()
+        time.sleep(1.0)   # let mpiexec forward the line: MPI_Abort ends every process at once, pipes included
         self.comm.Abort(3)
 
 

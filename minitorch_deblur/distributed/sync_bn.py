@@ -38,9 +38,12 @@ class SyncNormalize(Normalize):
                 eps: float = 1e-5, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
                 momentum: float = 0.1) -> Any:
         xp = get_array_module(x)
-        local = x.size // (x.shape[1])
-        count = int(_COMM.allreduce_values([local])[0])
-        mean = _allreduce(_sum_over(x, axes)) / x.dtype.type(count)
+        sums = _sum_over(x, axes)   # with this rank's count appended: one allreduce for both
+        host = np.append(np.asarray(sums if xp is np else xp.asnumpy(sums), dtype=np.float64).ravel(),
+                         x.size // x.shape[1])
+        total = _COMM.allreduce_values(host)
+        count = int(total[-1])
+        mean = xp.asarray(total[:-1].reshape(sums.shape).astype(x.dtype)) / x.dtype.type(count)
         x_hat = x - mean
         var = _allreduce(_sum_over(x_hat, axes, x_hat)) / x.dtype.type(count)
         inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
