@@ -70,8 +70,10 @@ def conv2d_im2col_grads(x: Optional[Any], weight: Optional[Any], grad: Any, x_sh
 
 
 class ConvTranspose2dFast(Function):
-    """conv.ConvTranspose2d with this file's im2col / col2im (CUDA kernels on a GPU): y = col2im(W.T @ x) + b;
-    dx = W @ im2col(dy), dW = x @ im2col(dy).T, db = dy summed over N, Ho, Wo."""
+    """conv.ConvTranspose2d on this file's im2col / col2im (CUDA kernels on a GPU), written as what it is: the
+    adjoint of conv2d. Its forward is conv2d's input gradient, y = col2im(W.T @ x) + b; its input gradient is a
+    conv2d of dy, dx = W @ im2col(dy); dW = x @ im2col(dy).T is conv2d's weight gradient with x and dy swapped;
+    db = dy summed over N, Ho, Wo."""
 
     name = "conv_transpose2d"
     float_inputs = (0, 1, 2)
@@ -80,8 +82,8 @@ class ConvTranspose2dFast(Function):
     def forward(ctx: Context, x: Any, weight: Any, bias: Optional[Any] = None, stride: IntPair = 1,
                 padding: IntPair = 0, output_padding: IntPair = 0) -> Any:
         kernel, stride, padding, y_shape = conv.transpose_args(x, weight, bias, stride, padding, output_padding)
-        cols = weight.reshape(weight.shape[0], -1).T @ _to_rows(x)  # (Cout*kh*kw, N*H*W)
-        y = get_array_module(x).ascontiguousarray(col2im(cols, y_shape, kernel, stride, padding))
+        y, _ = conv2d_im2col_grads(None, weight, x, y_shape, kernel, stride, padding)
+        y = get_array_module(x).ascontiguousarray(y)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight if ctx.needs_input_grad[0] else None)
@@ -92,13 +94,10 @@ class ConvTranspose2dFast(Function):
     def backward(ctx: Context, grad: Any) -> tuple:
         x, weight = ctx.saved
         dx = dw = db = None
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            cols = im2col(grad, ctx.kernel, ctx.stride, ctx.padding)   # (Cout*kh*kw, N*H*W)
         if ctx.needs_input_grad[0]:
-            n, _, h, w = ctx.x_shape
-            dx = from_rows(weight.reshape(weight.shape[0], -1) @ cols, n, (h, w))
+            dx = conv2d_im2col(grad, weight, None, ctx.stride, ctx.padding, ctx.x_shape[2:])
         if ctx.needs_input_grad[1]:
-            dw = (_to_rows(x) @ cols.T).reshape(x.shape[1], -1, *ctx.kernel)
+            _, dw = conv2d_im2col_grads(grad, None, x, grad.shape, ctx.kernel, ctx.stride, ctx.padding)
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=(0, 2, 3))
         return dx, dw, db
