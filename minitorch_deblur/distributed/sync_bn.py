@@ -9,14 +9,14 @@ the whole batch. Three small allreduces per layer and step (2C floats each).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Tuple
 
 import numpy as np
 
 from ..autograd import Context
 from ..backend import get_array_module
 from ..functional import norm as F_norm
-from ..functional.norm import Normalize, _sum_over, _update_running
+from ..functional.norm import Normalize, _sum_over
 
 _COMM: Any = None    # the communicator SyncNormalize reduces over (set by ``convert_sync_batchnorm``)
 _SHARD: Any = None   # this rank's share of the batch (parallel.Shard), None: 1 / size
@@ -34,9 +34,8 @@ class SyncNormalize(Normalize):
     """Normalize over the global batch (module docstring); batch norm only (axes include the batch axis 0)."""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
-                eps: float = 1e-5, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
-                momentum: float = 0.1) -> Any:
+    def moments(x: Any, axes: Tuple[int, ...]) -> Tuple[Any, Any, Any, int]:
+        """Normalize.moments over the global batch: this rank's sums and count, summed over the ranks."""
         xp = get_array_module(x)
         sums = _sum_over(x, axes)   # with this rank's count appended: one allreduce for both
         host = np.append(np.asarray(sums if xp is np else xp.asnumpy(sums), dtype=np.float64).ravel(),
@@ -46,19 +45,7 @@ class SyncNormalize(Normalize):
         mean = xp.asarray(total[:-1].reshape(sums.shape).astype(x.dtype)) / x.dtype.type(count)
         x_hat = x - mean
         var = _allreduce(_sum_over(x_hat, axes, x_hat)) / x.dtype.type(count)
-        inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
-        x_hat *= inv_std
-        if running_mean is not None:
-            c = x.shape[1]
-            _update_running(running_mean, mean.reshape(-1, c).mean(axis=0), momentum)
-            _update_running(running_var, var.reshape(-1, c).mean(axis=0) * (count / max(count - 1, 1)), momentum)
-        ctx.axes, ctx.count = axes, count
-        ctx.param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        ctx.save_for_backward(x_hat, inv_std, weight)
-        y = x_hat * weight.reshape(ctx.param_shape) if weight is not None else x_hat.copy()
-        if bias is not None:
-            y += bias.reshape(ctx.param_shape)
-        return y
+        return mean, x_hat, var, count
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple:

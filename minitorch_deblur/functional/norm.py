@@ -23,20 +23,21 @@ class Normalize(Function):
     """
 
     @staticmethod
-    def moments(x: Any, axes: Tuple[int, ...], count: int) -> Tuple[Any, Any, Any]:
-        """(mean, x - mean, biased var) over ``axes`` of ``count`` elements each, the axes kept as size 1."""
+    def moments(x: Any, axes: Tuple[int, ...]) -> Tuple[Any, Any, Any, int]:
+        """(mean, x - mean, biased var, count) over ``axes``, the axes kept as size 1; count: the elements each
+        statistic is over."""
+        count = x.size // _reduced_size(x.shape, axes)
         mean = _sum_over(x, axes) / x.dtype.type(count)
         x_hat = x - mean  # centred for now; each line is one pass over x, with no other temporaries
         var = _sum_over(x_hat, axes, x_hat) / x.dtype.type(count)
-        return mean, x_hat, var
+        return mean, x_hat, var, count
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
                 eps: float = 1e-5, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
                 momentum: float = 0.1) -> Any:
         xp = get_array_module(x)
-        count = x.size // _reduced_size(x.shape, axes)
-        mean, x_hat, var = ctx.function.moments(x, axes, count)   # x_hat centred, scaled below in place
+        mean, x_hat, var, count = ctx.function.moments(x, axes)   # x_hat centred, scaled below in place
         inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
         x_hat *= inv_std
         if running_mean is not None:

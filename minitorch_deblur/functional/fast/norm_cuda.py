@@ -21,11 +21,11 @@ class NormalizeCuda(Normalize):
     name = "normalize"
 
     @staticmethod
-    def moments(x: Any, axes: Tuple[int, ...], count: int) -> Tuple[Any, Any, Any]:
+    def moments(x: Any, axes: Tuple[int, ...]) -> Tuple[Any, Any, Any, int]:
         if x.ndim == 4 and axes in ((0, 2, 3), (2, 3)):
             mean, var = cuda_kernels.norm_stats(x, per_sample=axes == (2, 3))
-            return mean, x - mean, var
-        return Normalize.moments(x, axes, count)
+            return mean, x - mean, var, x.size // (x.shape[1] * (x.shape[0] if axes == (2, 3) else 1))
+        return Normalize.moments(x, axes)
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
