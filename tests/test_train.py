@@ -117,6 +117,28 @@ def test_a_non_finite_gradient_stops_training_too(tmp_path, capsys):
     assert not (tmp_path / "r" / "model.npz").exists()
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_loss_that_explodes_but_stays_finite_fails_the_run(tmp_path, capsys):
+    """--lr 1e6: the loss grows to ~1e21, finite; the run must say it diverged and exit 1, saving nothing."""
+    assert train.main(["mlp", "--lr", "1e6", "--limit", "128", "--batch-size", "32", "--no-progress",
+                       "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged in epoch 1" in err and "x its first value" in err and "Try a lower --lr" in err
+    assert not (tmp_path / "r" / "model.npz").exists()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_classifier_at_chance_after_an_epoch_fails_the_run(tmp_path, monkeypatch, capsys):
+    """With the step check off, the task's verdict still fails a run that learned nothing (task-agnostic loop)."""
+    from minitorch_deblur.train.classify import ClassifyTask
+    monkeypatch.setattr(ClassifyTask, "explodes", None)
+    assert train.main(["mlp", "--lr", "1e6", "--limit", "128", "--batch-size", "32", "--no-progress",
+                       "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "the run failed in epoch 1" in err and "chance level (10%)" in err and "learned nothing" in err
+    assert not (tmp_path / "r" / "model.npz").exists()
+
+
 def test_a_checkpoint_with_nan_weights_is_refused(tmp_path):
     from minitorch_deblur.checkpoint import load_model
 

@@ -1,8 +1,9 @@
 """The classification task (course A, weeks 1-2): MNIST digits, cross-entropy, accuracy and a confusion matrix."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import functional as F
 from ..autograd import Tensor
@@ -56,6 +57,16 @@ class ClassifyTask(Task):
     def describe(self, record: Dict[str, float]) -> str:
         return (f"train loss {record['train_loss']:.4f} acc {100 * record['train_acc']:.2f}% | test loss "
                 f"{record['test_loss']:.4f} acc {100 * record['test_acc']:.2f}%")
+
+    def verdict(self, record: Dict[str, float]) -> Optional[str]:
+        """Failed: test accuracy within 5 points of chance (10%) while the training loss is no lower than a uniform
+        guess's ln 10 = 2.30, i.e. the model learned nothing."""
+        chance, guess = 1 / 10, math.log(10)
+        if record["test_acc"] < chance + 0.05 and record["train_loss"] >= guess:
+            return (f"test accuracy {100 * record['test_acc']:.2f}% is chance level ({100 * chance:.0f}%) and the "
+                    f"training loss {record['train_loss']:.4g} is no lower than a uniform guess's ln 10 = {guess:.2f}: "
+                    "the model learned nothing")
+        return None
 
     def final(self, history: Dict[str, List[float]]) -> Dict[str, Any]:
         return {"test_accuracy": history["test_acc"][-1]}

@@ -113,7 +113,7 @@ def train_one_epoch(task: Task, built: Built, average: Optional[Any], config: Tr
 
 
 def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
-    """Train ``task``'s model into ``run_dir``; 0 done, 1 diverged, 130 interrupted."""
+    """Train ``task``'s model into ``run_dir``; 0 done, 1 diverged or failed (``task.verdict``), 130 interrupted."""
     device = resolve_device(config.device)
     generator = Generator(config.seed)
     if config.distributed:   # shards of every batch, gradients summed across ranks; rank 0 alone writes
@@ -140,6 +140,13 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
                 history.setdefault(key, []).append(float(value))
             epochs_done = epoch
             print(f"epoch {epoch}: {task.describe(record)} | {record['epoch_seconds']:.1f} s")
+            failure = task.verdict(record)
+            if failure:   # every number finite, yet nothing learned: not saved, not a success
+                kept = (f"epochs 1..{epoch - 1} are saved, untouched, in {run_dir}/model.npz" if epoch > 1
+                        else "no epoch was saved")
+                print(f"error: the run failed in epoch {epoch}: {failure}. {kept}. Try a lower --lr (this run: "
+                      f"{config.lr:g}) or check the data.", file=sys.stderr)
+                return 1
             if root:
                 save_checkpoint(run_dir / "model.npz", built.model, built.optimizers, built.schedulers,
                                 meta={"epoch": epoch, "history": history, "model": config.model,

@@ -13,6 +13,9 @@ A task is built from a ``TrainConfig`` and answers, in the order the loop asks:
   step of one batch. Default: ``minimise`` the ``step`` loss; the GAN overrides it (a D step, then a G step).
 - ``check(index, loss, n, sums, last_finite)``: look at one step's numbers once the loop has read them back;
   raise ``Diverged`` naming what went wrong (the loop itself checks the loss and the gradient flag after it).
+  Default: a loss more than ``explodes`` times the run's first (positive) loss has diverged, finite or not.
+- ``verdict(record) -> str | None``: after each epoch, what makes the run a failure although every number is
+  finite (a classifier no better than chance); the loop stops with that line and exit 1. Default: none.
 - ``evaluate(model) -> {name: float}``: the metrics after each epoch; ``describe(record) -> str``: the epoch line.
 - ``meta() -> dict``: what the checkpoint and metrics.json record besides the recipe; ``final(history) -> dict``:
   top-level entries of metrics.json (e.g. test_accuracy).
@@ -63,6 +66,8 @@ class Task(ABC):
     example_shape: ClassVar[Tuple[int, ...]]
     options: ClassVar[Tuple[str, ...]] = ()
     shown: ClassVar[Tuple[str, ...]] = ()
+    explodes: ClassVar[Optional[float]] = 1e3   # check(): a loss this many times the first one has diverged
+    first_loss: Optional[float] = None
     sync: Optional[Any] = None   # --distributed: sync(parameters) after each backward (distributed/parallel.py)
 
     def __init__(self, config: TrainConfig) -> None:
@@ -103,7 +108,19 @@ class Task(ABC):
         return minimise(model, optimizers[""], self.step, batch, index, last_finite, check_now, self.sync)
 
     def check(self, index: int, loss: float, n: int, sums: Dict[str, float], last_finite: Optional[float]) -> None:
-        """Nothing beyond the loop's own checks."""
+        """A finite loss ``explodes`` times the run's first one (when that was > 0) raises ``Diverged``: with far
+        too high a learning rate the loss can grow to 1e21 and stay finite."""
+        if self.first_loss is None:
+            self.first_loss = loss if math.isfinite(loss) else None
+            return
+        if (self.explodes and self.first_loss > 0 and math.isfinite(loss)
+                and loss > self.explodes * self.first_loss):
+            raise Diverged(index, f"the loss is {loss:.4g}, more than {self.explodes:g}x its first value "
+                                  f"{self.first_loss:.4g}", last_finite)
+
+    def verdict(self, record: Dict[str, float]) -> Optional[str]:
+        """After an epoch: why the run has failed, or None (default: the step checks are enough)."""
+        return None
 
     @abstractmethod
     def evaluate(self, model: Any) -> Dict[str, float]: ...
