@@ -4,6 +4,8 @@
     y = F.relu(F.conv2d(x, w, b, stride=1, padding=1))
 """
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .channel_ops import (adaptive_avg_pool2d, depthwise_conv2d, layer_norm2d, pixel_shuffle, pixel_unshuffle,
+                          simple_gate)
 from .dropout import dropout
 from .elementwise import (abs, add, cast, clamp, div, exp, log, maximum, minimum, mul, neg, pow, sqrt,  # noqa: A004
                           sub, where)

@@ -743,8 +743,76 @@ CONV = [
 ]
 
 
+# ------------------------------------------------------------------------- channel ops (models/nafnet.py)
+def _ln2d_ref(c: Config, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    m = x.mean(axis=1, keepdims=True)
+    v = x.var(axis=1, keepdims=True)
+    return (x - m) / np.sqrt(v + c["eps"]) * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1)
+
+
+def _dwconv_ref(c: Config, x: np.ndarray, w: np.ndarray, b: Any) -> np.ndarray:
+    """Each channel alone through the naive conv2d reference (groups = C)."""
+    return np.concatenate([_ref("conv2d")(x[:, k:k + 1], w[k:k + 1], None if b is None else b[k:k + 1],
+                                          stride=1, padding=c["padding"]) for k in range(x.shape[1])], axis=1)
+
+
+def _dwconv_config(d: DrawInt, f: DrawFloat) -> Config:
+    kh, kw = d(1, 3), d(1, 3)
+    padding = d(0, 1)
+    return {"x": (d(1, 2), d(1, 3), d(max(1, kh - 2 * padding), 5), d(max(1, kw - 2 * padding), 5)),
+            "kernel": (kh, kw), "padding": padding, "bias": bool(d(0, 1))}
+
+
+def _pixel_shuffle_ref(c: Config, x: np.ndarray) -> np.ndarray:
+    """out[n, c, h r + i, w r + j] = x[n, c r^2 + i r + j, h, w], written tap by tap."""
+    r = c["r"]
+    n, crr, h, w = x.shape
+    out = np.empty((n, crr // (r * r), h * r, w * r))
+    for i in range(r):
+        for j in range(r):
+            out[:, :, i::r, j::r] = x[:, i * r + j::r * r]
+    return out
+
+
+def _pixel_unshuffle_ref(c: Config, x: np.ndarray) -> np.ndarray:
+    r = c["r"]
+    n, ch, hr, wr = x.shape
+    out = np.empty((n, ch * r * r, hr // r, wr // r))
+    for i in range(r):
+        for j in range(r):
+            out[:, i * r + j::r * r] = x[:, :, i::r, j::r]
+    return out
+
+
+CHANNEL = [
+    OpRow("layer_norm2d", 5, "channel_ops",
+          lambda c, x, w, b: _op("channel_ops", "layer_norm2d")(x, w, b, eps=c["eps"]),
+          lambda d, f: {"shape": (d(1, 2), d(1, 4), d(1, 3), d(1, 3)), "eps": pick(d, [1e-6, 1e-3])},
+          lambda rng, c: [normal(rng, c["shape"]), positive(rng, c["shape"][1:2]), normal(rng, c["shape"][1:2])],
+          _ln2d_ref),
+    OpRow("depthwise_conv2d", 5, "channel_ops",
+          lambda c, x, w, b: _op("channel_ops", "depthwise_conv2d")(x, w, b, padding=c["padding"]),
+          _dwconv_config,
+          lambda rng, c: [normal(rng, c["x"]), normal(rng, (c["x"][1], 1) + c["kernel"]),
+                          normal(rng, c["x"][1:2]) if c["bias"] else None], _dwconv_ref, max_examples=12),
+    OpRow("simple_gate", 5, "channel_ops", lambda c, x: _op("channel_ops", "simple_gate")(x),
+          lambda d, f: {"shape": (d(1, 2), 2 * d(1, 3), d(1, 3), d(1, 3))},
+          lambda rng, c: [normal(rng, c["shape"])],
+          lambda c, x: x[:, :x.shape[1] // 2] * x[:, x.shape[1] // 2:]),
+    OpRow("adaptive_avg_pool2d", 5, "channel_ops", lambda c, x: _op("channel_ops", "adaptive_avg_pool2d")(x, 1),
+          lambda d, f: {"shape": (d(1, 2), d(1, 3), d(1, 4), d(1, 4))}, lambda rng, c: [normal(rng, c["shape"])],
+          lambda c, x: x.mean(axis=(2, 3), keepdims=True)),
+    OpRow("pixel_shuffle", 5, "channel_ops", lambda c, x: _op("channel_ops", "pixel_shuffle")(x, c["r"]),
+          lambda d, f: (lambda r: {"shape": (d(1, 2), d(1, 2) * r * r, d(1, 3), d(1, 3)), "r": r})(d(1, 3)),
+          lambda rng, c: [normal(rng, c["shape"])], _pixel_shuffle_ref),
+    OpRow("pixel_unshuffle", 5, "channel_ops", lambda c, x: _op("channel_ops", "pixel_unshuffle")(x, c["r"]),
+          lambda d, f: (lambda r: {"shape": (d(1, 2), d(1, 3), d(1, 3) * r, d(1, 3) * r), "r": r})(d(1, 3)),
+          lambda rng, c: [normal(rng, c["shape"])], _pixel_unshuffle_ref),
+]
+
+
 # ------------------------------------------------------------------------------------------------ the table
-ROWS: List[OpRow] = ELEMENTWISE + REDUCE + SHAPE + LINALG + ACTIVATION + NORM + DROPOUT + LOSS + CONV
+ROWS: List[OpRow] = ELEMENTWISE + REDUCE + SHAPE + LINALG + ACTIVATION + NORM + DROPOUT + LOSS + CONV + CHANNEL
 _BY_NAME = {r.name: r for r in ROWS}
 assert len(_BY_NAME) == len(ROWS), "two rows share a name"
 
