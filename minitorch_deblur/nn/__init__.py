@@ -7,6 +7,8 @@
 from .. import functional
 from . import init, utils
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .channel import (AdaptiveAvgPool2d, DepthwiseConv2d, LayerNorm2d, PixelShuffle, PixelUnshuffle,
+                      SimpleGate)
 from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
@@ -20,7 +22,8 @@ from .shape import Flatten, Identity
 from .upsampling import Upsample
 
 __all__ = [
-    "AvgPool2d", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss",
+    "AdaptiveAvgPool2d", "AvgPool2d", "DepthwiseConv2d", "LayerNorm2d", "PixelShuffle", "PixelUnshuffle",
+    "SimpleGate", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss",
     "Dropout", "Flatten", "Identity", "InstanceNorm2d", "L1Loss", "LeakyReLU", "Linear", "MSELoss", "MaxPool2d",
     "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "Upsample", "functional", "init",
     "utils",
