@@ -14,6 +14,8 @@ from .config import TrainConfig
 from .loop import run_epoch
 from .task import Task
 
+JUDGED = 1000   # verdict(): fewer training images than this per epoch are too few to call a run a failure
+
 
 def load_data(args: Any) -> Tuple[Any, Any, str]:
     """(train, test, where they came from) for ``args.data_dir`` and ``args.limit`` (data/mnist.py)."""
@@ -60,9 +62,11 @@ class ClassifyTask(Task):
 
     def verdict(self, record: Dict[str, float]) -> Optional[str]:
         """Failed: test accuracy within 5 points of chance (10%) while the training loss is no lower than a uniform
-        guess's ln 10 = 2.30, i.e. the model learned nothing."""
+        guess's ln 10 = 2.30, i.e. the model learned nothing; judged once an epoch has at least ``JUDGED`` images
+        (a few steps on a tiny --limit may honestly not have learned yet)."""
         chance, guess = 1 / 10, math.log(10)
-        if record["test_acc"] < chance + 0.05 and record["train_loss"] >= guess:
+        if (len(self.loader.dataset) >= JUDGED and record["test_acc"] < chance + 0.05
+                and record["train_loss"] >= guess):
             return (f"test accuracy {100 * record['test_acc']:.2f}% is chance level ({100 * chance:.0f}%) and the "
                     f"training loss {record['train_loss']:.4g} is no lower than a uniform guess's ln 10 = {guess:.2f}: "
                     "the model learned nothing")
