@@ -30,7 +30,7 @@ from ..backend import get_array_module, to_device
 from .images import from_uint8, to_uint8
 from .root import PathLike
 
-KINDS = ("bicubic", "bilinear", "motion", "motion_aa", "trajectory", "shake", "gaussian_noise")
+KINDS = ("bicubic", "bilinear", "motion", "motion_aa", "trajectory", "shake", "gaussian_noise", "realistic")
 SHAKE_SIZES = (1, 25)   # the line lengths of 'shake', inclusive
 
 
@@ -283,6 +283,9 @@ def degrade_one(image: Any, kind: str, rng: np.random.Generator, **options: Any)
         noise = noise.astype(np.float32) if get_array_module(image) is np else to_device(noise.astype(np.float32),
                                                                                           "cuda")
         return gaussian_blur_noise(image, sigma, noise, clip=options.get("clip", False))
+    if kind == "realistic":  # camera shake in linear light, highlights, noise, JPEG: realistic_blur.py
+        from .realistic_blur import realistic_blur  # noqa: PLC0415
+        return realistic_blur(image, rng, **options)
     raise ValueError(f"degrade: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
 
 
