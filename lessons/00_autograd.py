@@ -53,7 +53,9 @@ def main() -> None:
     a = mt.tensor(0.7, requires_grad=True, dtype=np.float64)
     b = mt.tensor(1.3, requires_grad=True, dtype=np.float64)
     y = f(a, b)
-    print(f"1. f(a={a.item()}, b={b.item()}) = {y.item():.6f}")
+    print(f"1. {f.__doc__.strip().rstrip('.')}: a small function of two inputs whose gradient the engine finds by "
+          "the chain rule")
+    print(f"   f(a={a.item()}, b={b.item()}) = {y.item():.6f}")
     print("   the recorded graph, from the output back to the inputs:")
     for node in graph_nodes(y):
         inputs = ", ".join("node" if not t.is_leaf else "leaf" if t.requires_grad else "constant"
@@ -63,7 +65,8 @@ def main() -> None:
     print(f"   backward():  df/da = {a.grad:.10f}   df/db = {b.grad:.10f}")
 
     ha, hb = by_hand(0.7, 1.3)
-    print(f"2. by hand:     df/da = {ha:.10f}   df/db = {hb:.10f}")
+    print("2. the chain rule on paper, with s = sigmoid(a*b): df/da = s*b + 2a/b,  df/db = s*a - a^2/b^2")
+    print(f"   by hand:     df/da = {ha:.10f}   df/db = {hb:.10f}")
     assert np.isclose(a.grad, ha) and np.isclose(b.grad, hb)
 
     print("3. numeric, central differences:")
@@ -76,6 +79,8 @@ def main() -> None:
 
     result = gradcheck(f, [np.array(0.7), np.array(1.3)])
     print(f"4. gradcheck(f, [0.7, 1.3]) in float64: {'PASS' if result.passed else 'FAIL'}")
+    print("Next: lesson 01 trains a network with this engine (python lessons/01_mlp_mnist.py --quick). Write the "
+          "operators yourself: python -m minitorch_deblur.exercise start --lesson 0")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     model = load_model(run_dir / "model.npz")
     save_filters(model, out / "filters.png")
     print(f"4. wrote {out / 'filters.png'}; {run_dir / 'samples.png'} shows degraded | restored | sharp")
+    print("Next: lesson 04 restores blur and noise with an autoencoder and a residual network "
+          "(python lessons/04_cae_win5rb.py --quick). Exercises: python -m minitorch_deblur.exercise start --lesson 3")
     return {"gain_db": gain, "test_psnr": final["test_psnr"], "input_psnr": final["input_psnr"]}
 
 

@@ -135,6 +135,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     scores = {k: psnr(np.clip(v, 0, 1), test.sharp, reduction="none") for k, v in rows.items() if k != "sharp"}
     save_comparison(rows, scores, out / "compare.png")
     print(f"   wrote {out / 'compare.png'}")
+    print("Next: lesson 05 removes motion blur from real photos with a U-Net GAN (python lessons/05_unet_gan.py "
+          "--quick). Exercises: python -m minitorch_deblur.exercise start --lesson 4")
     return {f"{name}_test_mse": mse for name, mse in results.items()}
 
 

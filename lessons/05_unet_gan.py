@@ -243,7 +243,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     show_networks(args.seed)
     show_perceptual(args)
     show_losses()
-    return show_ablation(args)
+    result = show_ablation(args)
+    print("Next: lesson 06 trains on several processes at once (python lessons/06_data_parallel.py), and the "
+          "exercises of every lesson: python -m minitorch_deblur.exercise list (this one's: exercise start --lesson 5)")
+    return result
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ The lessons run in-process (imported from lessons/ and called with their command
 embedded MNIST subset from an empty data folder with the network refused, and write their figures into tmp_path.
 """
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any, List
@@ -22,6 +23,19 @@ def run_lesson(file_name: str, args: List[str], monkeypatch: pytest.MonkeyPatch)
     return module.main()
 
 
+def assert_next_line(out: str, names: str) -> None:
+    """The lesson's output ends with its "Next:" line (lessons/README.md promises one), naming what comes next."""
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("Next:") and names in last, last
+
+
+@pytest.mark.parametrize("lesson", sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.py")))
+def test_every_lesson_prints_a_next_line(lesson):
+    """Not only in the docstring: a print (or the rank-0 say) of a "Next:" line in main's code."""
+    source = (LESSONS / lesson).read_text()
+    assert re.search(r"(print|say)\((comm, )?\s*f?\"Next: ", source), lesson
+
+
 def offline_args(tmp_path: Path) -> List[str]:
     return ["--smoke", "--out", str(tmp_path / "figures"), "--data-dir", str(tmp_path / "data")]
 
@@ -32,6 +46,9 @@ def test_lesson00_autograd(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "backward():" in out and "by hand:" in out
     assert "gradcheck(f, [0.7, 1.3]) in float64: PASS" in out
+    assert "f(a, b) = log(1 + exp(a * b)) + a ** 2 / b" in out and "df/da = s*b + 2a/b" in out   # what it teaches
+    assert out.index("f(a, b) = log") < out.index("f(a=0.7")                # the formula before its value
+    assert_next_line(out, "lesson 01")
 
 
 @pytest.mark.lesson1
@@ -41,6 +58,7 @@ def test_lesson01_mlp_mnist(no_network, monkeypatch, capsys, tmp_path):
     assert "embedded" in captured.err  # the offline fallback, said once
     assert "235,146 parameters" in captured.out and "eval mode: the identity" in captured.out
     assert "moved by lr = 1e-3" in captured.out and "epoch 1:" in captured.out and "/10 correct" in captured.out
+    assert_next_line(captured.out, "lesson 02")
     assert result["test_accuracy"] > 0.2  # it learned something (chance is 0.1) from 500 digits in one epoch
     assert 0 <= result["digits_correct"] <= 10
     for figure in ("predictions.png", "loss.png"):
@@ -54,6 +72,10 @@ def test_lesson02_cnn_mnist(no_network, monkeypatch, capsys, tmp_path):
     assert "F.conv2d gives the same: True" in out
     assert "MaxPool2d ( 7 + 2*0 - 2) // 2 + 1 =  3   real (1, 128, 3, 3)" in out and "422,474" in out
     assert "eval mode, same input" in out and "CNN's gain over the MLP" in out
+    assert_next_line(out, "lesson 03")
+    # what it says about its own run is what ran: the images it trained on, the epochs it took (smoke: 256, 1)
+    trained = int(re.search(r"each trained on ([\d,]+) images", out).group(1).replace(",", ""))
+    assert f"this run: 1 epoch on {trained:,} images" in out and "epochs: 1" in out
     assert set(result) == {"cnn_accuracy", "mlp_accuracy"} and all(0 <= a <= 1 for a in result.values())
     for figure in ("filters.png", "feature_maps.png"):
         assert (tmp_path / "figures" / figure).stat().st_size > 1000
@@ -66,6 +88,7 @@ def test_lesson03_srcnn(cifar_partial, monkeypatch, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "metrics.psnr says" in out and "13x13 input pixels" in out and "20,099" in out
     assert "course +1.24 on 5 images" in out and set(result) == {"gain_db", "test_psnr", "input_psnr"}
+    assert_next_line(out, "lesson 04")
     for figure in ("filters.png", "run/samples.png", "run/curves.png"):
         assert (tmp_path / "l03" / figure).stat().st_size > 1000
 
@@ -78,6 +101,7 @@ def test_lesson04_cae_win5rb(cifar_partial, monkeypatch, capsys, tmp_path):
     assert "nearly a box filter" in out and "the decoder must re-invent" in out
     assert "zero_init_residual=True" in out and "1,276,169    2,611.4" in out and "cost 5.7x the CAE's FLOPs" in out
     assert set(result) == {"cae_test_mse", "win5rb_test_mse"}
+    assert_next_line(out, "lesson 05")
     assert (tmp_path / "l04" / "compare.png").stat().st_size > 1000
 
 
@@ -89,5 +113,6 @@ def test_lesson05_unet_gan(natural_images, no_network, monkeypatch, capsys, tmp_
     assert "the same number" in out and "<- uneven: a checkerboard" in out and "max difference 0.0e+00" in out
     assert "6,170,627 parameters" in out and "46x46 patch" in out and "held-out crops: blurred" in out
     assert set(result) == {"gain_db", "test_psnr"}
+    assert_next_line(out, "lesson 06")
     for figure in ("run/losses.png", "run/samples/epoch_001.png"):
         assert (tmp_path / "l05" / figure).stat().st_size > 1000
