@@ -122,6 +122,16 @@ def test_a_saturated_point_becomes_a_streak_brighter_than_srgb_blur():
     assert max(np.ptp(xs), np.ptp(ys)) >= 5
 
 
+def test_only_near_clipped_pixels_are_boosted():
+    lin = R.srgb_to_linear(np.linspace(0, 1, 3 * 50 * 50, dtype=np.float32).reshape(3, 50, 50))
+    out = R.saturate_highlights(lin, np.random.default_rng(12), fraction=(0.2, 0.2), gain=(3.0, 3.0))
+    changed = (out != lin).any(axis=0)                  # pixels whose brightest channel reaches the floor
+    assert changed.any() and out.max() > 2.5
+    assert lin.max(axis=0)[changed].min() >= R.HIGHLIGHT_FLOOR
+    np.testing.assert_allclose(out[:, changed], 3.0 * lin[:, changed], rtol=1e-6)  # the whole pixel, hue kept
+    assert abs(float(R.srgb_to_linear(np.float64(0.92))) - R.HIGHLIGHT_FLOOR) < 1e-4
+
+
 # ---------------------------------------------------------------------------------------------- noise, JPEG ---
 
 def test_sensor_noise_variance_grows_with_signal():

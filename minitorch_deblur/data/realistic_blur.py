@@ -14,8 +14,10 @@ training, and this module adds each of them, seeded (every draw comes from the `
 2. **Linear light**: the sRGB gamma is undone (``srgb_to_linear``), the image is blurred, and redone.
    Light adds up in linear units, which is why a bright point on a dark ground stays a bright streak.
 3. **Saturated highlights** (``saturate_highlights``): before the blur, a random fraction of the brightest pixels
-   (0.2 %..3 % of the image, only those already bright) is scaled by 1.5..6 above 1.0, the radiance a clipped
-   sensor pixel had; the result is clipped after the blur, so light sources become bright, hard streaks.
+   (0.1 %..2 % of the image, and only near-clipped ones: a channel at sRGB 0.92 or more, where the photo's true
+   radiance is unknown) is scaled by 1.5..5 above 1.0, the radiance a clipped sensor pixel had; the result is
+   clipped after the blur, so light sources become bright, hard streaks. (A floor of sRGB 0.74 turned sunlit
+   gravel of a TRAIN crop into hundreds of light sources; the floor is where a pixel may have been clipped.)
 4. **Sensor noise** (``add_sensor_noise``): Poisson-Gaussian in linear light, variance = shot * signal + read^2
    (the heteroscedastic Gaussian model of Foi et al. 2008), then optional JPEG re-compression with Pillow at a
    random quality (``jpeg_recompress``).
@@ -243,8 +245,11 @@ def blend(blurred: np.ndarray, uv: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- highlights, noise ---
 
-def saturate_highlights(linear: np.ndarray, rng: np.random.Generator, fraction: Range = (0.002, 0.03),
-                        gain: Range = (1.5, 6.0), floor: float = 0.5) -> np.ndarray:
+HIGHLIGHT_FLOOR = 0.8276   # srgb_to_linear(0.92): only pixels this bright may have been clipped by the sensor
+
+
+def saturate_highlights(linear: np.ndarray, rng: np.random.Generator, fraction: Range = (0.001, 0.02),
+                        gain: Range = (1.5, 5.0), floor: float = HIGHLIGHT_FLOOR) -> np.ndarray:
     """Scale the brightest ``fraction`` of pixels (by their brightest channel, and only those above ``floor`` in
     linear light) by ``gain``, above 1.0: the radiance of a clipped pixel. Returns a new array."""
     peak = linear.max(axis=0)
@@ -285,8 +290,8 @@ def _chance(rng: np.random.Generator, p: Union[bool, float]) -> bool:
 
 
 def realistic_blur(image: Any, rng: np.random.Generator, scale: float = 1.0, extent_range: Range = EXTENT_RANGE,
-                   highlights: Union[bool, float] = 1.0, highlight_fraction: Range = (0.002, 0.03),
-                   highlight_gain: Range = (1.5, 6.0), noise: Union[bool, float] = 1.0,
+                   highlights: Union[bool, float] = 1.0, highlight_fraction: Range = (0.001, 0.02),
+                   highlight_gain: Range = (1.5, 5.0), noise: Union[bool, float] = 1.0,
                    shot_range: Range = (1e-4, 4e-3), read_range: Range = (5e-4, 5e-3),
                    jpeg: Union[bool, float] = 0.5, quality_range: Tuple[int, int] = (60, 95),
                    nonuniform: Union[bool, float] = 0.5, return_info: bool = False) -> Any:
