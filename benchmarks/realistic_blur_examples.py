@@ -129,7 +129,7 @@ def main() -> None:
                  "or a 1:1 crop)", fontsize=13)
     fig.tight_layout(rect=(0, 0, 1, 0.965))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=72, pil_kwargs={"quality": 88})
+    fig.savefig(args.out, dpi=72, pil_kwargs={"quality": 80})
     print(f"wrote {args.out}")
 
     rows = timings(args.reps)

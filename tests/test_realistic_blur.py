@@ -79,6 +79,9 @@ def test_nonuniform_kernels_sum_to_one_and_differ_across_the_image():
     for q in k:
         assert q.shape == k[0].shape and q.min() >= 0 and abs(float(q.sum()) - 1) < 1e-5
     assert max(np.abs(k[0] - q).sum() for q in k[1:]) > 0.05
+    # the rotation moves a corner by 10 %..50 % of the extent: corner kernels' spreads differ by at most that
+    spans = [max(np.ptp(np.nonzero(q)[0]), np.ptp(np.nonzero(q)[1])) + 1 for q in k]
+    assert max(spans) - min(spans) <= 0.5 * 2 * extent + 2
 
 
 def test_fft_convolve_matches_the_reference_convolution():
