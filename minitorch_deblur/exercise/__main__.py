@@ -16,6 +16,9 @@ from .table import BY_NAME, EXERCISES, Exercise
 
 PROG = "python -m minitorch_deblur.exercise"
 FOLDER = Path("exercises")
+# The course's order: by lesson, the table's order within one (after conv2d: max_pool2d, avg_pool2d, batch_norm)
+COURSE = sorted(EXERCISES, key=lambda e: e.lesson)
+IGNORE = "# written by exercise start: your exercises stay out of the clone's git status\n*\n"
 
 
 def _path(exercise: Exercise) -> Path:
@@ -48,12 +51,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse, then run the subcommand; user errors are one line and exit 2 (command.run)."""
     parser = Parser(prog=PROG, debug=False, description="Write the operators yourself; the framework grades them.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="every exercise by lesson, with its status")
-    for name, text in (("start", "write the skeleton into exercises/"), ("check", "grade your file"),
+    sub.add_parser("list", help="every exercise by lesson, with its status",
+                   description="Every exercise in the course's order, grouped by lesson, with its status.")
+    for name, text in (("start", "write the skeleton into exercises/ (and exercises/.gitignore, so git status "
+                                 "ignores the folder)"),
+                       ("check", "grade your file exercises/NAME.py"),
                        ("solution", "show the built-in code")):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("names", nargs="*")
-        p.add_argument("--lesson", type=int)
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        p.add_argument("names", nargs="*", metavar="NAME",
+                       help=f"exercises by name, e.g. conv2d ({PROG} list shows them all)")
+        p.add_argument("--lesson", type=int, metavar="N", help="every exercise of lesson N instead of names")
         if name == "start":
             p.add_argument("--force", action="store_true", help="overwrite your file")
         if name == "check":
@@ -65,9 +72,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "list":
-        for lesson in sorted({e.lesson for e in EXERCISES}):
+        for lesson in sorted({e.lesson for e in COURSE}):
             print(f"lesson {lesson}:")
-            for e in (e for e in EXERCISES if e.lesson == lesson):
+            for e in (e for e in COURSE if e.lesson == lesson):
                 print(f"  {e.name:18s} {status(e)}")
         return 0
     if args.command == "check" and args.all:
@@ -86,6 +93,10 @@ def _run(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             FOLDER.mkdir(exist_ok=True)
+            ignore = FOLDER / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text(IGNORE)
+                print(f"wrote {ignore} ('*'): git status will not list your exercises (delete it to commit them)")
             path.write_text(skeleton_source(e, _tests(e)))
             print(f"wrote {path}: write {', '.join(e.blanks)}, then: {PROG} check {e.name}")
         elif args.command == "solution":
@@ -102,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
             if tail:
                 print(tail)
             if report.passed:
-                later = [x for x in EXERCISES[EXERCISES.index(e) + 1:] if not _path(x).is_file()]
+                later = [x for x in COURSE[COURSE.index(e) + 1:] if not _path(x).is_file()]
                 if later:
                     print(f"  next: {PROG} start {later[0].name}")
             failed += not report.passed

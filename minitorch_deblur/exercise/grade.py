@@ -19,7 +19,26 @@ from ..gradcheck import gradcheck
 from ..testing import op_table as T
 from .table import Exercise
 
-CONFIGS = 4           # drawn configurations per row
+CONFIGS = 8           # drawn configurations per row, then the row's EDGES
+# Fixed edge cases of the conv-like rows, graded after the drawn ones so that no wrong answer passes by luck:
+# stride > 1, padding > 0, a single channel, a batch of 1, odd and non-square sizes, no bias.
+EDGE_NAMES = "stride > 1, padding > 0, a single channel, batch 1, odd sizes"
+EDGES = {
+    "conv2d": [
+        {"x": (1, 1, 5, 5), "out_channels": 2, "kernel": (3, 3), "bias": True, "stride": 2, "padding": 1},
+        {"x": (2, 3, 7, 6), "out_channels": 3, "kernel": (3, 2), "bias": True, "stride": (2, 1), "padding": (1, 0)},
+        {"x": (1, 2, 5, 3), "out_channels": 1, "kernel": (1, 1), "bias": False, "stride": 1, "padding": 0}],
+    "conv_transpose2d": [
+        {"x": (1, 1, 3, 3), "out_channels": 2, "kernel": (3, 3), "bias": True, "stride": 2, "padding": 1,
+         "output_padding": 1},
+        {"x": (2, 3, 3, 2), "out_channels": 1, "kernel": (2, 3), "bias": False, "stride": 1, "padding": 0,
+         "output_padding": 0}],
+    "max_pool2d": [{"x": (1, 1, 5, 5), "kernel_size": 3, "stride": 2, "padding": 1},
+                   {"x": (2, 3, 7, 5), "kernel_size": 2, "stride": None, "padding": 0}],
+    "avg_pool2d": [{"x": (1, 1, 5, 5), "kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": True},
+                   {"x": (1, 1, 5, 5), "kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+                   {"x": (2, 3, 7, 5), "kernel_size": 2, "stride": None, "padding": 0, "count_include_pad": True}],
+}
 FORWARD_TOL = 1e-8    # float64, relative to max(1, |reference|)
 
 
@@ -107,6 +126,29 @@ def _diagnose_gradient(exercise: Exercise, module: ModuleType, mine: np.ndarray,
 
 
 def _forward_hints(exercise: Exercise, row: Any, cfg: Any, arrays: List[Any], mine: np.ndarray) -> List[str]:
+    """Name a classic forward mistake by making it on purpose in the reference and comparing with the output."""
+    def same(*args: Any) -> bool:
+        try:
+            return _close(mine, np.asarray(row.reference(cfg, *args), dtype=np.float64), 1e-6)
+        except Exception:  # noqa: BLE001 (a variant the reference cannot run)
+            return False
+    if row.name in ("conv2d", "conv_transpose2d"):
+        x, w, b = arrays
+        if same(x, w[:, :, ::-1, ::-1].copy(), b):
+            return ["your output is what a flipped kernel gives: a convolutional layer computes a correlation, "
+                    "y[i, j] = sum w[u, v] x[i s + u - p, j s + v - p], with the kernel as it is (no flip)"]
+        if same(x, w.transpose(0, 1, 3, 2).reshape(w.shape).copy(), b):   # (u, v) read as (v, u)
+            return ["your output is what the kernel's transpose gives: W[o, c, u, v] has u down the rows and v "
+                    "along the columns; reshape W to (O, C*kh*kw) without swapping axes"]
+        if b is not None and same(x, w, None):
+            return ["your output lacks the bias: add b[o] to every pixel of output channel o "
+                    "(b.reshape(1, -1, 1, 1))"]
+    if row.name == "linear":
+        x, w, b = arrays
+        if b is not None and same(x, w, None):
+            return ["your output lacks the bias: y = x W^T + b"]
+        if w.shape[0] == w.shape[1] and same(x, w.T.copy(), b):
+            return ["your output is x W + b: the weight is stored (out, in), so y = x W^T + b"]
     if exercise.name == "batch_norm" and row.name == "batch_norm_train":
         x, w, b = arrays[0], arrays[1], arrays[2]          # the row's fresh running stats are zeros and ones
         shape = (1, -1) + (1,) * (x.ndim - 2)
@@ -117,6 +159,56 @@ def _forward_hints(exercise: Exercise, row: Any, cfg: Any, arrays: List[Any], mi
             return ["in training, batch norm normalises with the batch's own mean and variance; the running "
                     "statistics are only updated then, and used in eval mode"]
     return []
+
+
+def _shape_mistake(exercise: Exercise, error: BaseException, where: str) -> Optional[Tuple[str, str]]:
+    """A shape or dtype error raised while grading, read as the learner's mistake: (the line, a hint), or None.
+
+    A gradient of the wrong shape fails where the engine sums it back to its input (autograd.run_backward): its
+    frame names the Function, the input, the expected and the actual shapes. An output of the wrong shape fails
+    the reference comparison (an AssertionError naming both shapes). Any other ValueError, IndexError or TypeError
+    raised inside the learner's code is reported with its line and a hint to write the shapes down."""
+    import inspect
+
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        names = frame.f_locals
+        if frame.f_code.co_name == "run_backward" and {"ctx", "edge", "ig"} <= set(names):
+            ctx, edge, ig = names["ctx"], names["edge"], names["ig"]
+            fn = ctx.function
+            index = next((i for i, e in enumerate(ctx.inputs) if e is edge), None)
+            try:
+                params = [p for p in inspect.signature(fn.forward).parameters][1:]
+            except (TypeError, ValueError):
+                params = []
+            input_name = params[index] if index is not None and index < len(params) else f"input {index}"
+            return (f"{fn.__name__}.backward returned a gradient of {input_name} with shape "
+                    f"{tuple(np.shape(ig))}, but {input_name} has shape {tuple(edge.shape)} ({type(error).__name__}: "
+                    f"{error}) on {where}",
+                    f"each gradient backward returns must have its input's exact shape: sum g over the axes that "
+                    f"forward broadcast {input_name} along (a bias of shape (C,) in an (N, C, H, W) output: "
+                    "g.sum(axis=(0, 2, 3)); a wrong axis leaves the wrong shape)")
+    conv = exercise.name in ("conv2d", "im2col", "col2im", "max_pool2d", "avg_pool2d", "conv_transpose2d")
+    if isinstance(error, AssertionError) and "output shape" in str(error):
+        return (f"forward returned the wrong shape on {where}: {error}",
+                "the output size of a window operation is (H + 2*padding - kernel) // stride + 1 per spatial axis: "
+                "pad first, then step by the stride" if conv else
+                "write the shapes next to each line of forward and compare with the reference's")
+    if isinstance(error, (ValueError, IndexError, TypeError)):
+        learner = [f for f in traceback.extract_tb(error.__traceback__) if "_exercise_" in f.filename
+                   or "exercises" in Path(f.filename).parts]
+        frame = (learner or traceback.extract_tb(error.__traceback__))[-1]
+        return (f"your {frame.name} raised {type(error).__name__}: {error} (at {Path(frame.filename).name}:"
+                f"{frame.lineno}: {frame.line}) on {where}",
+                ("wrong padding or stride arithmetic? each spatial output size is (H + 2*padding - kernel) // "
+                 "stride + 1: pass the padding and the stride you were given to every helper. " if conv else "") +
+                "a shape or dtype mistake: write each array's shape next to its line (e.g. (N, C, H, W)), check "
+                "every reshape, transpose and sum axis against them, and keep floating inputs floating")
+    return None
 
 
 def _conv_reference(*t: Any) -> Tensor:
@@ -134,8 +226,34 @@ def _conv_probe(module: ModuleType) -> Tuple[List[np.ndarray], List[np.ndarray],
     return arrays, yours, _probe_grads(_conv_reference, arrays)
 
 
+def _softmax_probe(module: ModuleType) -> List[str]:
+    """Lines and hints (prefixed 'hint: ') for the two classic softmax mistakes, on logits the rows never draw."""
+    import warnings
+
+    logits = np.array([[1000.0, 1001.0, 1002.0]])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        soft = np.asarray(module.softmax(Tensor(logits.copy()), -1).data, dtype=np.float64)
+        pair = np.array([[0.0, 1000.0]])
+        log_soft = np.asarray(module.log_softmax(Tensor(pair.copy()), -1).data, dtype=np.float64)
+    right = np.exp(logits - 1002.0) / np.exp(logits - 1002.0).sum()
+    if not _close(soft, right):
+        return [f"softmax of the logits [1000, 1001, 1002] gives {soft.ravel().tolist()}, expected "
+                f"{np.round(right.ravel(), 6).tolist()}",
+                "hint: exp(1000) overflows to inf: subtract the max along dim before exp (softmax(x) = "
+                "softmax(x - max x), so the answer is unchanged)"]
+    if not _close(log_soft, [[-1000.0, 0.0]]):
+        return [f"log_softmax of [0, 1000] gives {log_soft.ravel().tolist()}, expected [-1000.0, 0.0]",
+                "hint: log(softmax(x)) underflows: softmax's first entry, exp(-1000), is 0 in floating point and "
+                "log(0) = -inf; compute x - max - log(sum(exp(x - max))) directly"]
+    return []
+
+
 def _probe(exercise: Exercise, module: ModuleType) -> List[str]:
-    """conv2d only: the first input whose probe gradient differs from the built-in one, with its worst index."""
+    """softmax: large logits, where exp without the max subtracted overflows and log(softmax) underflows to -inf.
+    conv2d: the first input whose probe gradient differs from the built-in one, with its worst index."""
+    if exercise.name == "softmax":
+        return _softmax_probe(module)
     if exercise.name != "conv2d":
         return []
     _, yours, right = _conv_probe(module)
@@ -158,7 +276,9 @@ def _check_rows(exercise: Exercise, module: ModuleType) -> Report:
     try:
         for name in exercise.rows:
             row = T.get(name)
-            for k, (cfg, arrays) in enumerate(T.all_configs(row, seed=7, n=CONFIGS)):
+            edges = [(cfg, row.make_inputs(np.random.default_rng([7, 1000 + i]), cfg))
+                     for i, cfg in enumerate(EDGES.get(name, []))]
+            for k, (cfg, arrays) in enumerate(T.all_configs(row, seed=7, n=CONFIGS) + edges):
                 where = f"{name} with config {T.describe(cfg)}, input shapes " + \
                     ", ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape"))
                 try:
@@ -175,8 +295,12 @@ def _check_rows(exercise: Exercise, module: ModuleType) -> Report:
                     result = gradcheck(row.bind(cfg), arrays, wrt=row.wrt, seed=k, name=where)
                 except Exception as error:  # noqa: BLE001 (a learner's code may raise anything)
                     missing = _not_implemented(error)
+                    mistake = None if missing else _shape_mistake(exercise, error, where)
                     if missing:
                         report.lines.append(f"not implemented yet: {missing}")
+                    elif mistake:
+                        report.lines.append(mistake[0])
+                        report.hints.append(mistake[1])
                     else:
                         frame = traceback.extract_tb(error.__traceback__)[-1]
                         report.lines.append(f"{where}: {type(error).__name__}: {error} (at {Path(frame.filename).name}"
@@ -194,10 +318,12 @@ def _check_rows(exercise: Exercise, module: ModuleType) -> Report:
                                 None if truth is None else np.asarray(truth))
                             break
                     return report
-            report.lines.append(f"{name}: forward and gradients agree on {CONFIGS} drawn configurations")
+            report.lines.append(f"{name}: forward and gradients agree on {CONFIGS} drawn configurations" + (
+                f" and {len(edges)} edge cases ({EDGE_NAMES})" if edges else ""))
         problem = _probe(exercise, module)
         if problem:
-            report.lines += problem
+            report.lines += [line for line in problem if not line.startswith("hint: ")]
+            report.hints += [line[6:] for line in problem if line.startswith("hint: ")]
             report.hints += _diagnose_gradient(exercise, module, np.zeros(0), None)
             return report
     finally:
