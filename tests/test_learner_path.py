@@ -93,3 +93,28 @@ def test_a_training_run_writes_figures_that_pass_the_same_checks(drawn, tmp_path
     for fig, renderer in drawn:
         _assert_titles_inside(fig, renderer)
         _assert_integer_epochs(fig)
+
+
+def test_metrics_record_only_the_options_that_shaped_the_run(tmp_path):
+    """A CNN run records no restoration or GAN option ('loss': 'mse', 'losses': ...); --resume still works."""
+    import json
+
+    from minitorch_deblur import train
+    from minitorch_deblur.train.cli import accepted, scoped
+    run = tmp_path / "run"
+    assert train.main(["cnn", "--epochs", "1", "--limit", "64", "--batch-size", "32", "--no-progress",
+                       "--out", str(run)]) == 0
+    args = json.loads((run / "metrics.json").read_text())["args"]
+    for key in ("loss", "losses", "degradation", "crop_size", "residual", "dropout", "upsample"):
+        assert key not in args, key
+    assert {k for k in scoped() if k in args} == set(accepted("cnn"))   # cnn's own (ema) stays
+    assert args["lr"] == 1e-3 and args["model"] == "cnn" and args["epochs"] == 1
+    assert train.main(["cnn", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
+    assert len(json.loads((run / "metrics.json").read_text())["history"]["test_acc"]) == 2
+
+
+def test_a_restoration_run_still_records_its_own_options():
+    from minitorch_deblur.train.cli import accepted, make_task, parse_args
+    task = make_task(parse_args(["srcnn"]))
+    assert "loss" not in task.not_recorded and "degradation" not in task.not_recorded
+    assert "losses" in task.not_recorded and set(accepted("srcnn")).isdisjoint(task.not_recorded)

@@ -39,6 +39,13 @@ def scoped() -> Tuple[str, ...]:
     return tuple(dict.fromkeys(k for name in REGISTRY for k in accepted(name)))
 
 
+def make_task(config: TrainConfig) -> Task:
+    """The model's task, told which options do not apply to this model (metrics.json leaves them out)."""
+    task = TASKS[REGISTRY[config.model].task](config)
+    task.not_recorded = tuple(k for k in scoped() if k not in accepted(config.model))
+    return task
+
+
 def _recipe_help(key: str) -> str:
     """'course: mlp 5, cnn 5, srcnn 100, ...' for one option, from the recipe table."""
     return ", ".join(f"{m} {r.recipes['course'].get(key, COMMON[key])}" for m, r in REGISTRY.items())
@@ -256,7 +263,7 @@ def run(config: TrainConfig) -> int:
         from ..distributed.parallel import start
 
         if start(config):
-            return fit(TASKS[REGISTRY[config.model].task](config), config, run_dir)
+            return fit(make_task(config), config, run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"the run folder {run_dir} is a file; choose a folder with --out")
     created = not run_dir.exists()
@@ -264,7 +271,7 @@ def run(config: TrainConfig) -> int:
     try:
         with folder_lock(run_dir):
             _refuse_another_run(config, run_dir)
-            return fit(TASKS[REGISTRY[config.model].task](config), config, run_dir)
+            return fit(make_task(config), config, run_dir)
     finally:
         if created and not (run_dir / "model.npz").exists():   # failed before its first epoch: leave nothing
             shutil.rmtree(run_dir, ignore_errors=True)

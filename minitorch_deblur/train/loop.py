@@ -173,8 +173,11 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
 
 def write_metrics(run_dir: Path, config: TrainConfig, device: str, history: Dict[str, List[float]],
                   data_source: str, task: Task) -> None:
-    """metrics.json (atomically): the recipe, the data, every epoch's numbers, and the last epoch's at top level."""
-    record = {"model": config.model, "device": device, "data": data_source, **task.meta(), "args": asdict(config),
+    """metrics.json (atomically): the recipe (the options that shaped this run: none of ``task.not_recorded``),
+    the data, every epoch's numbers, and the last epoch's at top level."""
+    skipped = set(getattr(task, "not_recorded", ()))
+    args = {key: value for key, value in asdict(config).items() if key not in skipped}
+    record = {"model": config.model, "device": device, "data": data_source, **task.meta(), "args": args,
               "history": history, "final": {key: values[-1] for key, values in history.items()},
               "seconds_per_epoch": float(np.mean(history["epoch_seconds"])), **task.final(history)}
     tmp = run_dir / "metrics.json.tmp"

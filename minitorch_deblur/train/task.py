@@ -17,6 +17,8 @@ A task is built from a ``TrainConfig`` and answers, in the order the loop asks:
 - ``verdict(record) -> str | None``: after each epoch, what makes the run a failure although every number is
   finite (a classifier no better than chance); the loop stops with that line and exit 1. Default: none.
 - ``evaluate(model) -> {name: float}``: the metrics after each epoch; ``describe(record) -> str``: the epoch line.
+- ``not_recorded``: the options that do not shape this model's run (train/cli.py's option scopes set it), left out
+  of metrics.json's ``args``.
 - ``meta() -> dict``: what the checkpoint and metrics.json record besides the recipe; ``final(history) -> dict``:
   top-level entries of metrics.json (e.g. test_accuracy).
 - ``finish(model, history, run_dir, data_source) -> str``: figures and tables at the end; what it wrote.
@@ -68,6 +70,7 @@ class Task(ABC):
     shown: ClassVar[Tuple[str, ...]] = ()
     explodes: ClassVar[Optional[float]] = 1e3   # check(): a loss this many times the first one has diverged
     first_loss: Optional[float] = None
+    not_recorded: Tuple[str, ...] = ()   # options that do not apply to this model: metrics.json leaves them out
     sync: Optional[Any] = None   # --distributed: sync(parameters) after each backward (distributed/parallel.py)
 
     def __init__(self, config: TrainConfig) -> None:
