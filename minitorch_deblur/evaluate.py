@@ -54,6 +54,23 @@ def table(rows: Dict[str, Scores], per_image_ms: float) -> str:
     return "\n".join(lines)
 
 
+def trained(meta: Dict) -> str:
+    """What the checkpoint's own record says of its training: the epochs of the run that wrote it and, when it
+    continued from an --init, that checkpoint and the epochs before (never a number from elsewhere)."""
+    epochs = meta.get("epoch")
+    if epochs is None:
+        return "its record gives no epoch count"
+    text = f"trained {epochs} epoch{'s' * (epochs != 1)}"
+    if meta.get("init"):
+        before = meta.get("init_epochs")
+        text += f" continuing from --init {meta['init']}"
+        if before is not None:
+            text += f" (itself trained {before}: {before + epochs} in all)"
+    else:
+        text += " by its record (no --init recorded: earlier stages, if any, are not counted)"
+    return text
+
+
 def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> List[str]:
     kind = args.degradation or meta.get("degradation")
     if kind is None:
@@ -65,7 +82,7 @@ def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> L
     rows = {**test.baselines, "restored": scores}
     gain = scores.psnr.mean() - test.baselines["input"].psnr.mean()
     how = ", mean of 8 flips/rotations" if args.ensemble else ""
-    return [f"{meta['model']} ({args.checkpoint}, trained {meta.get('epoch', '?')} epochs{how}) on {test.source}",
+    return [f"{meta['model']} ({args.checkpoint}, {trained(meta)}{how}) on {test.source}",
             table(rows, 1000 * scores.seconds / len(test.sharp)), f"restored - input: {gain:+.2f} dB PSNR, "
             f"{scores.ssim.mean() - test.baselines['input'].ssim.mean():+.4f} SSIM (device {device})"]
 
@@ -73,7 +90,7 @@ def evaluate_restoration(args: argparse.Namespace, meta: Dict, device: str) -> L
 def evaluate_classifier(args: argparse.Namespace, meta: Dict, device: str) -> List[str]:
     _, test, source = load_mnist_splits(args.data_dir, args.limit)
     loss, accuracy, _, _ = score_classifier(load_model(args.checkpoint, device), test, device, args.batch_size)
-    return [f"{meta['model']} ({args.checkpoint}) on {source}",
+    return [f"{meta['model']} ({args.checkpoint}, {trained(meta)}) on {source}",
             f"test loss {loss:.4f}, accuracy {100 * accuracy:.2f}% ({len(test):,} images)"]
 
 

@@ -118,3 +118,31 @@ def test_a_restoration_run_still_records_its_own_options():
     task = make_task(parse_args(["srcnn"]))
     assert "loss" not in task.not_recorded and "degradation" not in task.not_recorded
     assert "losses" in task.not_recorded and set(accepted("srcnn")).isdisjoint(task.not_recorded)
+
+
+def test_evaluate_describes_a_checkpoint_from_its_own_record(tmp_path, capsys):
+    """A run continued from an --init says so, with the epochs before it; the count is never from elsewhere."""
+    from minitorch_deblur import evaluate, train
+    from minitorch_deblur.checkpoint import checkpoint_meta
+    common = ["--limit", "64", "--batch-size", "32", "--no-progress"]
+    assert train.main(["mlp", "--epochs", "1", "--out", str(tmp_path / "first"), *common]) == 0
+    first = tmp_path / "first" / "model.npz"
+    assert train.main(["mlp", "--epochs", "2", "--init", str(first), "--out", str(tmp_path / "second"),
+                       *common]) == 0
+    meta = checkpoint_meta(tmp_path / "second" / "model.npz")
+    assert meta["init"] == str(first) and meta["init_epochs"] == 1 and meta["epoch"] == 2
+    capsys.readouterr()
+    assert evaluate.main([str(tmp_path / "second" / "model.npz"), "--limit", "64"]) == 0
+    out = capsys.readouterr().out
+    assert f"trained 2 epochs continuing from --init {first} (itself trained 1: 3 in all)" in out
+    assert evaluate.main([str(first), "--limit", "64"]) == 0
+    assert "trained 1 epoch by its record (no --init recorded" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["win5rb", "cae", "srcnn", "deblurgan", "cnn_mnist"])
+def test_the_shipped_checkpoints_are_described_by_their_records(name):
+    from minitorch_deblur.checkpoint import checkpoint_meta
+    from minitorch_deblur.evaluate import trained
+    path = Path(__file__).resolve().parents[1] / "minitorch_deblur" / "pretrained" / f"{name}.npz"
+    meta = checkpoint_meta(path)
+    assert trained(meta).startswith(f"trained {meta['epoch']} epoch")

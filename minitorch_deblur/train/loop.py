@@ -132,6 +132,7 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
     data_source = task.load(device, run_dir)
     print(f"data: {data_source}")
     epochs_done = len(history.get("epoch_seconds", []))
+    origin = init_record(config)
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             generator.manual_seed([config.seed, epoch, 1])          # dropout masks of this epoch
@@ -150,7 +151,7 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
             if root:
                 save_checkpoint(run_dir / "model.npz", built.model, built.optimizers, built.schedulers,
                                 meta={"epoch": epoch, "history": history, "model": config.model,
-                                      "model_options": built.options, **task.meta()}, average=average)
+                                      "model_options": built.options, **origin, **task.meta()}, average=average)
                 write_metrics(run_dir, config, device, history, data_source, task)
             if average is not None and epoch < config.epochs:
                 average.swap()
@@ -169,6 +170,20 @@ def fit(task: Task, config: TrainConfig, run_dir: Path) -> int:
     if history and root:
         print(task.finish(built.model.eval(), history, run_dir, data_source))
     return 0
+
+
+def init_record(config: TrainConfig) -> Dict[str, Any]:
+    """What the checkpoint records of an --init: {'init': path, 'init_epochs': the epochs its weights had been
+    trained, earlier stages included when its own record says} ({} without --init; no count if unreadable)."""
+    if not config.init:
+        return {}
+    from ..checkpoint import checkpoint_meta
+
+    try:
+        meta = checkpoint_meta(config.init)
+        return {"init": config.init, "init_epochs": int(meta["epoch"]) + int(meta.get("init_epochs", 0))}
+    except Exception:  # noqa: BLE001 (a resumed run whose --init file has moved: the path alone)
+        return {"init": config.init}
 
 
 def write_metrics(run_dir: Path, config: TrainConfig, device: str, history: Dict[str, List[float]],
