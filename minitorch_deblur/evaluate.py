@@ -67,7 +67,7 @@ def trained(meta: Dict) -> str:
         if before is not None:
             text += f" (itself trained {before}: {before + epochs} in all)"
     else:
-        text += " by its record (no --init recorded: earlier stages, if any, are not counted)"
+        text += " by its record, which names no --init: earlier stages, if any, are not counted"
     return text
 
 

@@ -136,7 +136,7 @@ def test_evaluate_describes_a_checkpoint_from_its_own_record(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"trained 2 epochs continuing from --init {first} (itself trained 1: 3 in all)" in out
     assert evaluate.main([str(first), "--limit", "64"]) == 0
-    assert "trained 1 epoch by its record (no --init recorded" in capsys.readouterr().out
+    assert "trained 1 epoch by its record, which names no --init" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["win5rb", "cae", "srcnn", "deblurgan", "cnn_mnist"])
