@@ -28,11 +28,11 @@ Default size (width 16, enc [1, 1, 2, 4], middle 2, dec [1, 1, 1, 1]; channels 1
                        a 320x320 input (``receptive_field``; tests/test_nafnet.py checks the formula on a small
                        model). The channel attention adds global (whole-image) channel statistics on top. Blurs of
                        up to ~45 px fit with ~75 px of context on each side.
-    time (this project's CPU machine, 2 cores, NumPy float32, other jobs sharing it: best / median of repeats)
-        forward + backward, batch of 8 96x96 crops     1.2 s / 1.5 s
-        forward + backward, batch of 8 128x128 crops   1.9 s best (2.9-13 s while other jobs shared the CPU), 750 MB peak
-        forward, one 1280x720 frame (no_grad)          3.8 s / 4.7 s, 820 MB peak resident memory
-Why this size: the issue's CPU budget is a few hours on 2 cores, i.e. some thousands of steps of 8 128x128 crops;
+    time on this project's CPU machine (2 cores, NumPy float32; best / median of 8 repeats, an idle machine):
+        forward + backward, batch of 8 96x96 crops     0.72 s / 0.77 s, 433 MB peak resident memory
+        forward + backward, batch of 8 128x128 crops   1.3 s / 1.45 s, 731 MB
+        forward, one 1280x720 frame (no_grad)          3.6 s / 4.0 s (of 4), 857 MB
+Why this size: the issue's CPU budget is a few hours on 2 cores, i.e. ~7,000 steps of 8 128x128 crops in 3 hours;
 width 16 keeps the full- and half-resolution levels (about half the MACs) cheap. A block costs about the same per
 input pixel at every level (the channels double as the area quarters), but one at 1/8 scale grows the receptive
 field 8x as much as one at full resolution: hence the depth at 1/8 and 1/16.
