@@ -180,9 +180,13 @@ def test_a_corrupt_or_killed_download_leaves_no_file(tiny_mnist, monkeypatch, tm
     monkeypatch.setattr(root, "_open_url", lambda url, timeout: FakeResponse(b"not the file"))
     with pytest.raises(MissingDataError, match="expected"):
         mnist.load_mnist("test", tmp_path / "dl", fallback=False)
-    assert list(dest.iterdir()) == []
+    assert not dest.exists() and not dest.parent.exists()   # no file, and no folder it made
     blob = blobs["t10k-images-idx3-ubyte.gz"]
     monkeypatch.setattr(root, "_open_url", lambda url, timeout: FakeResponse(blob, fail_after=len(blob) // 2))
+    with pytest.raises(KeyboardInterrupt):
+        mnist.load_mnist("test", tmp_path / "dl", fallback=False)
+    assert not dest.exists()
+    dest.mkdir(parents=True)   # a folder that was there before stays
     with pytest.raises(KeyboardInterrupt):
         mnist.load_mnist("test", tmp_path / "dl", fallback=False)
     assert list(dest.iterdir()) == []

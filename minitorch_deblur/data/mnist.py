@@ -157,7 +157,9 @@ def load_mnist_splits(data_dir: Optional[PathLike] = None, limit: int = 0) -> Tu
         train, test = load_embedded_mnist("train"), load_embedded_mnist("test")
         missing = missing_files(folder, "train") + missing_files(folder, "test")
         warn_once(f"warning: {', '.join(missing)} not in {folder} (and not downloadable): training and testing on "
-                  f"the embedded MNIST subset instead ({len(train):,} / {len(test):,} digits)")
+                  f"the embedded MNIST subset instead ({len(train):,} / {len(test):,} digits); for the full set, put the "
+                  f"official .gz files in {folder}/, or point --data-dir / ${ENV_DATA} at a data root with mnist/, or "
+                  "run once with internet access to download them")
         source = "the embedded MNIST subset"
     if limit:
         train, test = (Subset(d, np.arange(min(limit, len(d)))) for d in (train, test))

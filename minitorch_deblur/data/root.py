@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import UserError
 
@@ -171,7 +171,30 @@ def download(urls: Sequence[str], dest: PathLike, md5: str, desc: Optional[str] 
     dest = Path(dest)
     if os.environ.get(ENV_OFFLINE):
         raise MissingDataError(f"could not download {dest.name}: ${ENV_OFFLINE} is set")
+    made = _missing_folders(dest.parent)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _download_into(urls, dest, md5, desc)
+    finally:
+        if not dest.exists():   # a failed or interrupted download leaves no folder it made behind
+            for folder in made:
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty (another file of the dataset is there): keep it
+                    break
+
+
+def _missing_folders(folder: Path) -> List[Path]:
+    """The folders that ``folder.mkdir(parents=True)`` would create, deepest first."""
+    made = []
+    while not folder.exists():
+        made.append(folder)
+        folder = folder.parent
+    return made
+
+
+def _download_into(urls: Sequence[str], dest: Path, md5: str, desc: Optional[str]) -> Path:
+    """``download``'s mirror loop, into an existing folder."""
     failures = []
     for url in urls:
         fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
