@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from ...autograd import Context
-from ..norm import Normalize
+from ..norm import Normalize, _reduced_size
 from . import cuda_kernels, cuda_norm
 
 
@@ -24,7 +24,7 @@ class NormalizeCuda(Normalize):
     def moments(x: Any, axes: Tuple[int, ...]) -> Tuple[Any, Any, Any, int]:
         if x.ndim == 4 and axes in ((0, 2, 3), (2, 3)):
             mean, var = cuda_kernels.norm_stats(x, per_sample=axes == (2, 3))
-            return mean, x - mean, var, x.size // (x.shape[1] * (x.shape[0] if axes == (2, 3) else 1))
+            return mean, x - mean, var, x.size // _reduced_size(x.shape, axes)
         return Normalize.moments(x, axes)
 
     @staticmethod
