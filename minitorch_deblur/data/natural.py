@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
@@ -58,12 +58,14 @@ class NaturalImages:
                                 "natural-images/MANIFEST.csv (sha256)") from None
         return self._images[index]
 
-    def crops(self, n: int, size: int = 32, seed: Any = 0) -> ArrayDataset:
-        """``n`` crops (uint8 (n, 3, size, size)); crop j draws its photo, then its corner, from
-        ``default_rng((*seed, j))``. ``ds.sources`` is each crop's photo index."""
+    def crops(self, n: int, size: int = 32, seed: Any = 0, photos: Optional[Sequence[int]] = None) -> ArrayDataset:
+        """``n`` crops (uint8 (n, 3, size, size)); crop j draws its photo (among ``photos``, indices into
+        ``files``; default all), then its corner, from ``default_rng((*seed, j))``. ``ds.sources`` is each crop's
+        photo index."""
         key = tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)
+        pool = np.arange(len(self.files)) if photos is None else np.asarray(photos, dtype=np.int64)
         picks = [np.random.default_rng(key + (j,)) for j in range(n)]
-        photo_of = np.array([int(rng.integers(len(self.files))) for rng in picks], dtype=np.int64)
+        photo_of = np.array([int(pool[rng.integers(len(pool))]) for rng in picks], dtype=np.int64)
         crops = np.empty((n, 3, size, size), dtype=np.uint8)
         for index in np.unique(photo_of):
             image = self.image(int(index))

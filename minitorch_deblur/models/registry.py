@@ -17,6 +17,7 @@ from .cae import CAE
 from .cnn import CNN
 from .deblurgan import DeblurGAN
 from .mlp import MLP
+from .nafnet import NAFNet
 from .srcnn import SRCNN
 from .win5rb import Win5RB
 
@@ -46,7 +47,7 @@ def fraction() -> Rule:
 class ModelRecord:
     """What the commands know about one model.
 
-    ``task``: the training task, 'classify', 'restore' or 'gan' (train/cli.py TASKS); the task also names the
+    ``task``: the training task, 'classify', 'restore', 'gan' or 'realblur' (train/cli.py TASKS); the task also names the
     train options the model takes beyond the common ones. ``options``: constructor options that change the model
     (train flags of the same names; checkpoints record them). ``recipes``: 'course' (what the course ran) and
     'best' (the best measured here), each {option: value} over the common defaults (train/config.py).
@@ -135,6 +136,13 @@ RECORDS = (
         option_rules={"residual": boolean(), "upsample": one_of("transpose", "resize"), "dropout": fraction(),
                       "discriminator": boolean()},
         shipped="deblurgan.npz", made_by=best_then("deblurgan", strip="--half --drop discriminator")),
+    # not a course model (issue 25): deblur's default, trained on realistic camera shake of the natural-images TRAIN
+    # photographs at their own resolution (train/realblur.py). Its only recipe is 'best': 128x128 crops (192 with
+    # the blur's margin), batches of 8, L1, cosine lr, the model starting as the identity.
+    # Adam lr 5e-4, not NAFNet's 1e-3: its batches were 4x larger; 32 epochs of 100 steps: what fits ~100 minutes
+    ModelRecord("nafnet", NAFNet, "realblur", {
+        "best": {"epochs": 32, "batch_size": 8, "lr": 5e-4, "lr_schedule": "cosine", "loss": "l1",
+                 "crop_size": 128, "crops_per_epoch": 800}}),
 )
 REGISTRY: Dict[str, ModelRecord] = {record.name: record for record in RECORDS}
 

@@ -21,11 +21,13 @@ from .classify import ClassifyTask
 from .config import COMMON, RECIPE_KEYS, RUN_DEFAULTS, TrainConfig
 from .gan import GANTask
 from .loop import fit
+from .realblur import RealBlurTask
 from .restore import RestoreTask
 from .task import Task
 
 PROG = "python -m minitorch_deblur.train"
-TASKS: Dict[str, Type[Task]] = {"classify": ClassifyTask, "restore": RestoreTask, "gan": GANTask}
+TASKS: Dict[str, Type[Task]] = {"classify": ClassifyTask, "restore": RestoreTask, "gan": GANTask,
+                                "realblur": RealBlurTask}
 
 
 def accepted(model: str) -> Tuple[str, ...]:
@@ -48,7 +50,8 @@ def make_task(config: TrainConfig) -> Task:
 
 def _recipe_help(key: str) -> str:
     """'course: mlp 5, cnn 5, srcnn 100, ...' for one option, from the recipe table."""
-    return ", ".join(f"{m} {r.recipes['course'].get(key, COMMON[key])}" for m, r in REGISTRY.items())
+    return ", ".join(f"{m} {r.recipes['course'].get(key, COMMON[key])}" for m, r in REGISTRY.items()
+                     if "course" in r.recipes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     restoration = parser.add_argument_group(f"restoration models ({', '.join(names('restore'))})")
     restoration.add_argument("--degradation", choices=KINDS, help="course: srcnn bilinear (x4 down and up, "
                              "through PIL), cae and win5rb gaussian_noise (5x5 blur, sigma U[1,4), + 0.02 N(0,1))")
-    restoration.add_argument("--loss", choices=["mse", "psnr"], help="mse (the course's) or psnr: each image's "
-                             "-PSNR, averaged, which is what the mean per-image PSNR scores (functional/loss.py)")
+    restoration.add_argument("--loss", choices=["mse", "psnr", "l1"], help="mse (the course's), psnr: each "
+                             "image's -PSNR, averaged, which is what the mean per-image PSNR scores "
+                             "(functional/loss.py), or l1 (nafnet's)")
     restoration.add_argument("--train-images", type=int, help="use the first N CIFAR-10 train images (0: all; "
                              "course: srcnn 5000)")
     restoration.add_argument("--val-fraction", type=float, help="hold out the last fraction of the train images "
@@ -158,6 +162,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
             takers = [name for name in REGISTRY if key in accepted(name)]
             parser.error(f"--{key.replace('_', '-')} applies to {', '.join(takers)}, not {args.model}")
     recipes = REGISTRY[args.model].recipes
+    if "recipe" not in args.explicit and "course" not in recipes:   # not a course model: its one recipe
+        args.recipe = "best"
     if args.recipe not in recipes:
         parser.error(f"no {args.recipe} recipe has been measured for {args.model} yet; use --recipe course")
     for key, value in {**COMMON, **recipes[args.recipe]}.items():
