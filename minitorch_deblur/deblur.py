@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                              f"image at most {MAX_UPSCALED_MEGAPIXELS} megapixels")
     parser.add_argument("--degrade", action="store_true", help="first apply the model's own degradation to the "
                         "(sharp) photo, and save a before/after figure with each image's PSNR")
-    parser.add_argument("--compare", metavar="FILE", help="also save input | output side by side (with several "
-                        "photos: FILE's stem + '-<output stem>')")
+    parser.add_argument("--compare", metavar="FILE", help="also save input | output side by side, with a 1:1 "
+                        "crop of each where the output changed most (with several photos: FILE's stem + "
+                        "'-<output stem>')")
     parser.add_argument("--max-memory", type=positive_float, default=2.0, help="bound in GB on the process's working "
                         "set beyond the interpreter and model: the decoded photo and its output (a few bytes a pixel) "
                         "plus the forward pass, whole or one tile at a time (default 2); --degrade, --upscale, --scale, "
@@ -209,17 +210,30 @@ def restore_file(path: str, out: Path, model: Any, meta: Dict[str, Any], args: a
     return line
 
 
+CROP = 256   # side of --compare's 1:1 crops: at full-frame scale a deblurred photo looks like its input
+
+
 def _figure(panels: List[Tuple[np.ndarray, str]], target: Path) -> None:
-    """Panels side by side with their titles, saved atomically (a temporary file, then renamed)."""
-    from .imaging.plots import pyplot, save_figure
+    """Panels side by side with their titles; below them, a 1:1 crop of each at the window where the last panel
+    (the output) differs most from the one before it (the input), nearest-neighbour and never shrunk. Saved
+    atomically (a temporary file, then renamed)."""
+    from .imaging.plots import most_changed_window, pyplot, save_figure
 
     plt = pyplot()
     h, w = panels[0][0].shape[1:]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4 * h / w + 0.5), squeeze=False)
-    for ax, (image, title) in zip(axes[0], panels):
-        ax.imshow(np.clip(image, 0, 1).transpose(1, 2, 0))
-        ax.set_title(title, fontsize=10)
-        ax.axis("off")
+    top, left, side = most_changed_window(panels[-2][0], panels[-1][0], CROP)
+    inch = max(4.0, side / 90)                         # a crop of ``side`` px drawn over >= side screen px at 100 dpi
+    fig, axes = plt.subplots(2, len(panels), figsize=(inch * len(panels), inch * (h / w + 1) + 1), squeeze=False,
+                             gridspec_kw={"height_ratios": [h / w, 1]})
+    for column, (image, title) in enumerate(panels):
+        full = np.clip(image, 0, 1).transpose(1, 2, 0)
+        axes[0, column].imshow(full)
+        axes[0, column].add_patch(plt.Rectangle((left, top), side, side, fill=False, color="yellow", lw=1))
+        axes[0, column].set_title(title, fontsize=10)
+        axes[1, column].imshow(full[top:top + side, left:left + side], interpolation="nearest")
+        axes[1, column].set_title(f"1:1 crop at x {left}, y {top} ({side}x{side}): most changed", fontsize=9)
+        for ax in axes[:, column]:
+            ax.axis("off")
     with command.atomic_path(target) as tmp:
         save_figure(fig, tmp)
 

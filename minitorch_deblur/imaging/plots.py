@@ -163,3 +163,15 @@ def plot_side_by_side(columns: Sequence[Tuple[str, np.ndarray]], sharp: np.ndarr
             ax.axis("off")
     fig.suptitle(title, fontsize=9)
     save_figure(fig, path, dpi=dpi)
+
+
+def most_changed_window(before: np.ndarray, after: np.ndarray, size: int = 256) -> Tuple[int, int, int]:
+    """(top, left, side) of the ``size`` x ``size`` window (at most the image) where (C, H, W) ``after`` differs
+    most from ``before`` (sum of |after - before| over the window: an integral image, every position tried)."""
+    diff = np.abs(np.asarray(after, np.float64) - np.asarray(before, np.float64)).sum(axis=0)
+    h, w = diff.shape
+    side = min(size, h, w)
+    table = np.pad(diff.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    sums = table[side:, side:] - table[:-side, side:] - table[side:, :-side] + table[:-side, :-side]
+    top, left = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(top), int(left), side

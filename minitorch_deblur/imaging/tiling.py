@@ -10,8 +10,8 @@ whole-image output in its core (up to float rounding of the convolution algorith
             convolution (exact for odd 'same' kernels), k - 1 for pooling (its window starts at the pixel)
     align = the product of every stride (pooling and strided convolution)
 
-A model with instance norm (the GAN's U-Net) is not local: every output pixel depends on the whole image's
-statistics. It runs whole while it fits; otherwise in large tiles that overlap by a quarter of their side, blended
+A model with instance norm (the GAN's U-Net) or global average pooling (NAFNet's channel attention) is not local:
+every output pixel depends on the whole image's statistics. It runs whole while it fits; otherwise in large tiles that overlap by a quarter of their side, blended
 with weights that ramp linearly across each overlap (``blended``), which changes the output a little.
 
 The memory of a forward pass is measured, not guessed: ``bytes_per_pixel`` runs the model on two small probes and
@@ -134,8 +134,9 @@ def _no_grad_call(model: Any, x: Tensor) -> None:
 
 
 def is_local(model: Any) -> bool:
-    """Whether each output pixel depends only on a window of the input (no instance norm anywhere)."""
-    return not any(isinstance(m, nn.InstanceNorm2d) for m in model.modules())
+    """Whether each output pixel depends only on a window of the input: no instance norm and no global average
+    pooling (NAFNet's channel attention) anywhere."""
+    return not any(isinstance(m, (nn.InstanceNorm2d, nn.AdaptiveAvgPool2d)) for m in model.modules())
 
 
 def _ramp(start: int, length: int, size: int, overlap: int) -> np.ndarray:

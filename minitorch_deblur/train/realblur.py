@@ -100,7 +100,7 @@ class RealBlurTask(RestoreTask):
                 f"{record['test_ssim']:.3f}")
 
     def meta(self) -> Dict[str, Any]:
-        return {"task": "realblur", "degradation": "realistic shake (data/shake_pairs.py)", "images": self.counts,
+        return {"task": "realblur", "degradation": "realistic", "images": self.counts,
                 "crop_size": self.config.crop_size, "test_set": "natural-images"}
 
     def finish(self, model: Any, history: Dict[str, List[float]], run_dir: Path, data_source: str) -> str:
