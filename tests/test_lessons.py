@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, List
 
+import numpy as np
 import pytest
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
@@ -116,3 +117,17 @@ def test_lesson05_unet_gan(natural_images, no_network, monkeypatch, capsys, tmp_
     assert_next_line(out, "lesson 06")
     for figure in ("run/losses.png", "run/samples/epoch_001.png"):
         assert (tmp_path / "l05" / figure).stat().st_size > 1000
+
+
+def test_lesson07_real_blur(natural_images, no_network, monkeypatch, capsys, tmp_path):
+    result = run_lesson("07_real_blur.py", ["--smoke", "--out", str(tmp_path / "l07"), "--data-dir",
+                                            str(natural_images)], monkeypatch)
+    out = capsys.readouterr().out
+    assert "2.6x brighter" in out and "light lost" in out                     # linear light vs sRGB
+    assert "REDS          320x180: scale 0.25" in out and "91 px (halo 45" in out and "200 px" in out
+    assert "before" in out and "-> after" in out and "real pairs" in out      # trained; real-eval absent: skipped
+    assert result["linear_streak"] > 2 * result["srgb_streak"] and result["highlight_peak"] > 0.99
+    assert np.isfinite(result["psnr_before"]) and np.isfinite(result["psnr_after"])
+    assert_next_line(out, "minitorch_deblur.deblur")
+    for figure in ("kernels.png", "highlights.png", "train.png", "samples.png"):
+        assert (tmp_path / "l07" / figure).stat().st_size > 1000
