@@ -192,8 +192,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     equal_batches(comm, 8 if args.smoke else 32)
     batch_norm(comm, 8 if args.smoke else 32)
     scaling(comm)
-    say(comm, "Next: the course is done. Train for real with python -m minitorch_deblur.train MODEL --distributed, "
-              "or write the operators yourself: python -m minitorch_deblur.exercise list")
+    say(comm, "Next: lessons/07_real_blur.py (the course's GAN meets real camera shake). Train for real with "
+              "python -m minitorch_deblur.train MODEL --distributed, or write the operators yourself: "
+              "python -m minitorch_deblur.exercise list")
 
 
 if __name__ == "__main__":

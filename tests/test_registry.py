@@ -55,7 +55,7 @@ def test_the_command_line_reads_the_record(tiny, capsys):
     assert "no best recipe has been measured for tiny" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.parse_args(["tiny", "--crop-size", "32"])                    # the GAN's option
-    assert "--crop-size applies to deblurgan, not tiny" in capsys.readouterr().err
+    assert "--crop-size applies to deblurgan, nafnet, not tiny" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.parse_args(["mlp", "--dropout", "0.2"])                      # tiny's own option, not mlp's
     assert "--dropout applies to deblurgan, tiny, not mlp" in capsys.readouterr().err
@@ -68,7 +68,8 @@ def test_the_command_line_reads_the_record(tiny, capsys):
 def test_each_record_names_real_options_a_known_task_and_its_shipped_file(name):
     record = REGISTRY[name]
     options = {f.name for f in fields(TrainConfig)}
-    assert record.task in train.TASKS and "course" in record.recipes
+    assert record.task in train.TASKS and set(record.recipes) <= {"course", "best"}
+    assert "course" in record.recipes or record.task == "realblur"   # the real-blur model is not the course's
     for recipe in record.recipes.values():
         assert set(recipe) <= set(COMMON), f"{name}: recipe options that train does not have"
     assert set(record.options) <= options and set(record.options) <= set(inspect.signature(record.cls).parameters)
@@ -81,6 +82,7 @@ def test_each_record_names_real_options_a_known_task_and_its_shipped_file(name):
 def test_the_helpers_follow_the_registry():
     assert names("classify") == ("mlp", "cnn") and names("gan") == ("deblurgan",)
     assert set(shipped("restore", "gan")) == {"srcnn", "cae", "win5rb", "deblurgan"}
+    assert names("realblur") == ("nafnet",)
     assert REGISTRY["deblurgan"].make_command().endswith("strip --half --drop discriminator "
                                                          "runs/deblurgan-best/model.npz "
                                                          "minitorch_deblur/pretrained/deblurgan.npz")

@@ -449,4 +449,4 @@ def test_psnr_loss_is_minus_the_mean_per_image_psnr_and_trains(cifar_partial, tm
     assert metrics["args"]["loss"] == "psnr" and metrics["final"]["train_loss"] < 0   # -dB
     with pytest.raises(SystemExit):
         train.parse_args(["cnn", "--loss", "psnr"])
-    assert "--loss applies to srcnn, cae, win5rb, not cnn" in capsys.readouterr().err
+    assert "--loss applies to srcnn, cae, win5rb, nafnet, not cnn" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from ..backend import Generator, resolve_device
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..nn.batchnorm_stats import update_bn
 from ..nn.summary import summary
-from ..optim import ExponentialMovingAverage
+from ..optim import CosineAnnealingLR, ExponentialMovingAverage
 from .config import RECIPE_KEYS, TrainConfig
 from .task import Built, Diverged, Task
 
@@ -79,6 +79,11 @@ def resume(run_dir: Path, built: Built, average: Optional[Any], config: TrainCon
     meta = load_checkpoint(run_dir / "model.npz", built.model, built.optimizers, built.schedulers, average)
     if average is not None:   # the file holds the averaged weights as the model's, the trained ones as the
         average.swap()        # average's: swap them back
+    for scheduler in built.schedulers.values():   # --resume --epochs N: the cosine now ends at epoch N (its saved
+        if isinstance(scheduler, CosineAnnealingLR) and scheduler.T_max != config.epochs:   # length would zero the
+            scheduler.T_max = config.epochs                                             # lr of the added epochs)
+            scheduler.last_epoch -= 1
+            scheduler.step()
     if meta["epoch"] < config.epochs:
         print(f"resuming {run_dir} after epoch {meta['epoch']}: " + ", ".join(
             f"{key} {getattr(config, key)}" for key in RECIPE_KEYS))

@@ -17,6 +17,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import Generator
+from ..errors import UserError
 from ..imaging.restoration import TEST_SEED, TestSet, score_images
 from .restore import RestoreTask
 
@@ -40,6 +41,10 @@ class RealBlurTask(RestoreTask):
         self.photos = NaturalImages("train", config.data_dir)
         everyone = np.arange(len(self.photos.files))
         held = everyone % VAL_EVERY == VAL_EVERY - 1
+        held[-1] |= not held.any()             # a small folder (tests) still keeps one photo out
+        if held.all():
+            raise UserError(f"natural-images has {len(everyone)} TRAIN photo(s): training needs at least 2 (one is "
+                            "kept for validation)")
         self.train_photos, val_photos = everyone[~held], everyone[held]
         count = config.limit or EVAL_CROPS
         self.val = self._fixed(self.photos, count, TEST_SEED + 1, val_photos)
