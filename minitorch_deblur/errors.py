@@ -16,7 +16,10 @@ class CheckpointError(UserError, ValueError):
 
 def error_line(error: BaseException) -> str:
     """An error as one line for a command's stderr: its first line, plus a later line that says what to pass
-    (e.g. '... pass allow_partial=True (--allow-partial) to use it.')."""
+    (e.g. '... pass allow_partial=True (--allow-partial) to use it.'). An error whose class sets ``listing`` (a
+    missing dataset: each file, its checksum and its folder) is printed whole."""
+    if getattr(error, "listing", False):   # its lines are what to do (a dataset's files, checksums, folder): keep them
+        return str(error)
     lines = str(error).splitlines() or [type(error).__name__]
     hints = [line for line in lines[1:] if "(--" in line]
     return " ".join([lines[0]] + hints[:1])

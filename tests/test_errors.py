@@ -28,3 +28,21 @@ pytestmark = pytest.mark.lesson0
 def test_error_names_the_op_and_shapes(call, pattern):
     with pytest.raises((ValueError, TypeError, IndexError), match=pattern):
         call()
+
+
+def test_a_missing_dataset_prints_every_file_its_checksum_and_folder(capsys, tmp_path):
+    """Offline, the command's error lists what to put where (offline_message), not only its first line."""
+    import argparse
+
+    from minitorch_deblur import command
+    from minitorch_deblur.data.root import MissingDataError, offline_message
+
+    text = offline_message(tmp_path / "cifar10", [("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 10)],
+                           ["https://example.org/"], "CIFAR-10", "URLError")
+
+    def fails(args):
+        raise MissingDataError(text)
+
+    assert command.run(fails, argparse.Namespace(), "prog") == 2
+    err = capsys.readouterr().err
+    assert "cifar-10-python.tar.gz  md5 c58f30108f718f92721af3b95e74349a" in err and f"{tmp_path / 'cifar10'}/" in err

@@ -34,7 +34,10 @@ class DataError(UserError, RuntimeError):
 
 
 class MissingDataError(DataError, FileNotFoundError):
-    """A dataset is not on disk and could not be downloaded."""
+    """A dataset is not on disk and could not be downloaded; commands print its whole text (``offline_message``:
+    each file, its checksum, the folder it goes in)."""
+
+    listing = True
 
 
 class ChecksumError(DataError):
