@@ -79,18 +79,30 @@ def cifar_partial(tmp_path, no_network):
     return tmp_path / "data"
 
 
-@pytest.fixture
-def natural_images(tmp_path):
-    """A data root with a tiny natural-images/: 3 TRAIN and 2 HELD-OUT photographs (64x48) and its MANIFEST.csv."""
+def _natural_images(root, train, held_out, block):
+    """A data root with natural-images/: ``train`` TRAIN and ``held_out`` HELD-OUT photographs of 12x16 random
+    blocks of ``block`` px, and its MANIFEST.csv."""
     from PIL import Image
 
-    folder = tmp_path / "nat" / "natural-images"
+    folder = root / "natural-images"
     rows, rng = ["set,file,split"], np.random.default_rng(0)
-    for split, n in (("train", 3), ("held-out", 2)):
+    for split, n in (("train", train), ("held-out", held_out)):
         (folder / split).mkdir(parents=True)
         for i in range(n):
-            image = (np.kron(rng.random((12, 16, 3)), np.ones((4, 4, 1))) * 255).astype(np.uint8)
+            image = (np.kron(rng.random((12, 16, 3)), np.ones((block, block, 1))) * 255).astype(np.uint8)
             Image.fromarray(image).save(folder / split / f"{i}.png")
             rows.append(f"{split},{i}.png,{split}")
     (folder / "MANIFEST.csv").write_text("\n".join(rows) + "\n")
-    return tmp_path / "nat"
+    return root
+
+
+@pytest.fixture
+def natural_images(tmp_path):
+    """A data root with a tiny natural-images/: 3 TRAIN and 2 HELD-OUT photographs (64x48) and its MANIFEST.csv."""
+    return _natural_images(tmp_path / "nat", 3, 2, 4)
+
+
+@pytest.fixture
+def natural_images_128(tmp_path):
+    """natural-images/ with 4 TRAIN and 2 HELD-OUT photographs of 128x96: room for train nafnet's crop margin."""
+    return _natural_images(tmp_path / "nat128", 4, 2, 8)

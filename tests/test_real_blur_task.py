@@ -68,31 +68,14 @@ def test_nafnet_is_not_local_for_tiling():
     assert not is_local(NAFNet(width=4, enc_blocks=(1,), middle_blocks=1, dec_blocks=(1,)))
 
 
-@pytest.fixture
-def photos(tmp_path):
-    """A data root with natural-images/: 4 TRAIN and 2 HELD-OUT photographs of 128x112."""
-    from PIL import Image
-
-    folder = tmp_path / "data" / "natural-images"
-    rows, rng = ["set,file,split"], np.random.default_rng(0)
-    for split, n in (("train", 4), ("held-out", 2)):
-        (folder / split).mkdir(parents=True)
-        for i in range(n):
-            image = (np.kron(rng.random((14, 16, 3)), np.ones((8, 8, 1))) * 255).astype(np.uint8)
-            Image.fromarray(image).save(folder / split / f"{i}.png")
-            rows.append(f"{split},{i}.png,{split}")
-    (folder / "MANIFEST.csv").write_text("\n".join(rows) + "\n")
-    return tmp_path / "data"
-
-
 def _train(root, out, *extra):
     return train.main(["nafnet", "--data-dir", str(root), "--crop-size", "32", "--crops-per-epoch", "4",
                        "--batch-size", "2", "--limit", "2", "--out", str(out), "--no-progress", *extra])
 
 
-def test_train_nafnet_scores_validation_and_held_out_crops(photos, tmp_path, no_network):
+def test_train_nafnet_scores_validation_and_held_out_crops(natural_images_128, tmp_path, no_network):
     out = tmp_path / "run"
-    assert _train(photos, out, "--epochs", "1") == 0
+    assert _train(natural_images_128, out, "--epochs", "1") == 0
     metrics = json.loads((out / "metrics.json").read_text())
     history = metrics["history"]
     assert {"val_psnr", "val_input_psnr", "test_psnr", "input_psnr", "train_loss"} <= set(history)
@@ -101,11 +84,11 @@ def test_train_nafnet_scores_validation_and_held_out_crops(photos, tmp_path, no_
     assert (out / "samples.png").stat().st_size > 0
 
 
-def test_train_nafnet_resume_equals_an_unbroken_run(photos, tmp_path, no_network):
-    assert _train(photos, tmp_path / "a", "--epochs", "2") == 0
-    assert _train(photos, tmp_path / "b", "--epochs", "1") == 0
+def test_train_nafnet_resume_equals_an_unbroken_run(natural_images_128, tmp_path, no_network):
+    assert _train(natural_images_128, tmp_path / "a", "--epochs", "2") == 0
+    assert _train(natural_images_128, tmp_path / "b", "--epochs", "1") == 0
     assert train.main(["nafnet", "--resume", str(tmp_path / "b"), "--epochs", "2", "--no-progress",
-                       "--data-dir", str(photos)]) == 0
+                       "--data-dir", str(natural_images_128)]) == 0
     a, b = np.load(tmp_path / "a" / "model.npz"), np.load(tmp_path / "b" / "model.npz")
     for key in a.files:
         if key != "record.json":
