@@ -126,13 +126,13 @@ def synthetic(checkpoints: Dict[str, str], crops: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sharp_photos(checkpoints: Dict[str, str]) -> str:
-    """PSNR(model(sharp), sharp) over the sharp HELD-OUT photos, whole."""
+def sharp_photos(checkpoints: Dict[str, str], limit: int = 0) -> str:
+    """PSNR(model(sharp), sharp) over the sharp HELD-OUT photos (the first ``limit``; 0: all), whole."""
     from minitorch_deblur.checkpoint import load_model
     from minitorch_deblur.data.natural import natural_image_files
     from minitorch_deblur.imaging.tiling import restore_image
 
-    files = natural_image_files("held-out")
+    files = natural_image_files("held-out")[:limit or None]
     lines = [f"The {len(files)} sharp HELD-OUT photos (natural-images), whole, through each model: PSNR of the output "
              "against its own input (how much a sharp photo changes). Command: "
              "`python benchmarks/real_blur.py --parts sharp`.", "", "| model | mean PSNR | min PSNR (photo) |",
@@ -235,6 +235,7 @@ def main(argv: Sequence[str] = None) -> None:
     parser.add_argument("--nafnet", help="checkpoint for nafnet (default: the shipped file)")
     parser.add_argument("--deblurgan", help="checkpoint for deblurgan (default: the shipped file)")
     parser.add_argument("--crops", type=int, default=64, help="synthetic: how many held-out crops")
+    parser.add_argument("--photos", type=int, default=0, help="sharp: only the first N held-out photos (0: all)")
     parser.add_argument("--out", default="runs/real-blur-eval", help="where the restored frames go")
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
@@ -246,7 +247,7 @@ def main(argv: Sequence[str] = None) -> None:
     if "synthetic" in args.parts:
         texts["real_blur_synthetic.md"] = synthetic(checkpoints, args.crops)
     if "sharp" in args.parts:
-        texts["real_blur_sharp.md"] = sharp_photos(checkpoints)
+        texts["real_blur_sharp.md"] = sharp_photos(checkpoints, args.photos)
     if "cost" in args.parts:
         texts["real_blur_cost.md"] = cost(checkpoints[list(checkpoints)[-1]], out / "cost")
     for name, text in texts.items():
