@@ -176,7 +176,8 @@ def cost(checkpoint: str, out: Path) -> str:
     rows = []
     for photo, label in ((frame, "1280x720 GoPro frame"), (big, "4000x3000 photo (Kodak 01 enlarged)")):
         r = _timed_deblur(photo, out / f"{photo.stem}_nafnet.png", checkpoint)
-        rows.append(f"| {label} | {r['seconds']:.1f} s | {r['rss_mb']:.0f} MB | {r['line'].split('(')[-1].split(',')[1].strip()} |")
+        inner = r["line"][r["line"].index("(", r["line"].index("->")) + 1:r["line"].rindex(")")]
+        rows.append(f"| {label} | {r['seconds']:.1f} s | {r['rss_mb']:.0f} MB | {', '.join(inner.split(', ')[1:-1])} |")
         print(rows[-1], flush=True)
     tiled = _timed_deblur(frame, out / "frame_tiled.png", checkpoint, ["--tile", "512"])
     difference = np.abs(_read(out / "frame_tiled.png") - _read(out / f"{frame.stem}_nafnet.png"))

@@ -107,6 +107,9 @@ def run(main_fn: Callable[[argparse.Namespace], int], args: argparse.Namespace, 
         print(f"\n{prog}: error: interrupted (Ctrl-C); files already finished are kept, none is left half-written",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the reader of the output stopped (``| head``): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes
+        return 141                                                         # 128 + SIGPIPE, what a shell reports
     except (UserError, OSError) + tuple(user_errors) as error:
         if getattr(args, "debug", False):
             raise

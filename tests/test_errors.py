@@ -46,3 +46,15 @@ def test_a_missing_dataset_prints_every_file_its_checksum_and_folder(capsys, tmp
     assert command.run(fails, argparse.Namespace(), "prog") == 2
     err = capsys.readouterr().err
     assert "cifar-10-python.tar.gz  md5 c58f30108f718f92721af3b95e74349a" in err and f"{tmp_path / 'cifar10'}/" in err
+
+
+def test_a_closed_pipe_ends_a_command_quietly():
+    """``... | head`` closes the pipe: exit 141 (128 + SIGPIPE) with nothing on stderr, as Unix tools do."""
+    import subprocess
+    import sys
+
+    script = ("import argparse, sys\nfrom minitorch_deblur import command\n"
+              "def fails(args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+              "sys.exit(command.run(fails, argparse.Namespace(), 'prog'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 141 and done.stderr == ""

@@ -178,6 +178,9 @@ def test_classic_forward_mistakes_in_conv2d_get_a_hint(old, new, hint, tmp_path)
     ("        y = log_softmax_array(x, dim)\n",
      "        y = get_array_module(x).log(get_array_module(x).exp(log_softmax_array(x, dim)))\n",
      "log(softmax(x)) underflows"),
+    ("        y = log_softmax_array(x, dim)\n",
+     "        xp = get_array_module(x)\n        y = x - xp.log(xp.exp(x).sum(axis=dim, keepdims=True))\n",
+     "x - log(sum(exp(x))) overflows"),
 ])
 def test_softmax_mistakes_that_small_logits_hide_are_found(old, new, hint, tmp_path):
     report = _grade("softmax", _reference("softmax", old, new), tmp_path)

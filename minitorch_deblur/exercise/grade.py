@@ -244,8 +244,9 @@ def _softmax_probe(module: ModuleType) -> List[str]:
                 "softmax(x - max x), so the answer is unchanged)"]
     if not _close(log_soft, [[-1000.0, 0.0]]):
         return [f"log_softmax of [0, 1000] gives {log_soft.ravel().tolist()}, expected [-1000.0, 0.0]",
-                "hint: log(softmax(x)) underflows: softmax's first entry, exp(-1000), is 0 in floating point and "
-                "log(0) = -inf; compute x - max - log(sum(exp(x - max))) directly"]
+                "hint: without the max subtracted, log(softmax(x)) underflows (softmax's first entry, exp(-1000), "
+                "is 0 in floating point, and log(0) = -inf) and x - log(sum(exp(x))) overflows (exp(1000) = inf); "
+                "compute x - max - log(sum(exp(x - max))) directly"]
     return []
 
 
