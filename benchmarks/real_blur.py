@@ -8,7 +8,7 @@ Parts (each writes its table to ``--results``, default benchmarks/results/):
   blurred frame through the ``deblur`` command itself (whole frame), the written PNG scored against the sharp frame:
   PSNR (RGB, MAX 1) and SSIM per pair and per source, for every model of ``--models``. Measured only: nothing
   trains or tunes on these pairs. -> real_blur_pairs.md
-- ``synthetic``: ``--crops`` fixed 256x256 crops of the HELD-OUT photos with realistic shake (data/shake_pairs.py,
+- ``synthetic``: ``--crops`` fixed 192x192 crops of the HELD-OUT photos with realistic shake (data/shake_pairs.py,
   seed 2024, none left sharp): mean PSNR of the input and of each model. -> real_blur_synthetic.md
 - ``sharp``: the 119 sharp HELD-OUT photos, whole, through each model: mean and minimum PSNR(output, input), the
   change a sharp photo suffers. -> real_blur_sharp.md
@@ -110,13 +110,13 @@ def synthetic(checkpoints: Dict[str, str], crops: int) -> str:
     from minitorch_deblur.data.natural import NaturalImages
     from minitorch_deblur.data.shake_pairs import ShakeMix, shake_pairs
 
-    margin = 32
-    images = NaturalImages("held-out").crops(crops, 256 + 2 * margin, SYNTHETIC_SEED)
+    margin, size = 32, 192        # 256 px with the margin: the smallest HELD-OUT photo is 276x276
+    images = NaturalImages("held-out").crops(crops, size + 2 * margin, SYNTHETIC_SEED)
     blurred, sharp = shake_pairs(to_float(images.images), margin, (SYNTHETIC_SEED,), ShakeMix(identity=0.0))
     rows = {"input": blurred}
     rows.update({name: _restore(c, blurred) for name, c in checkpoints.items()})
     base = np.mean([psnr(b, s) for b, s in zip(blurred, sharp)])
-    lines = [f"{crops} crops 256x256 of the HELD-OUT photos, realistic shake (data/shake_pairs.py: 1.5-40 px, "
+    lines = [f"{crops} crops {size}x{size} of the HELD-OUT photos, realistic shake (data/shake_pairs.py: 1.5-40 px, "
              f"noise, highlights, JPEG, rotation; seed {SYNTHETIC_SEED}). Command: "
              "`python benchmarks/real_blur.py --parts synthetic`.", "", "| | PSNR | SSIM | gain |", "|---|---|---|---|"]
     for name, out in rows.items():
@@ -184,7 +184,7 @@ def cost(checkpoint: str, out: Path) -> str:
     sharp = _read(_pairs_dir() / "sharp" / frame.name)
     scores = [psnr(_read(out / name), sharp) for name in (f"{frame.stem}_nafnet.png", "frame_tiled.png")]
     return "\n".join([
-        f"`deblur --checkpoint {checkpoint}` in a fresh process (`python benchmarks/real_blur.py --parts cost`), 2 "
+        f"`deblur --checkpoint {os.path.relpath(checkpoint, ROOT)}` in a fresh process (`python benchmarks/real_blur.py --parts cost`), 2 "
         "BLAS threads, default --max-memory 2 (GB): wall time of the command's restore and the process's peak "
         "resident memory (ru_maxrss, interpreter and libraries included).", "",
         "| photo | time | peak memory | how |", "|---|---|---|---|", *rows, "",
@@ -242,18 +242,15 @@ def main(argv: Sequence[str] = None) -> None:
     args = parser.parse_args(argv)
     checkpoints = _checkpoints(args.models, {"nafnet": args.nafnet, "deblurgan": args.deblurgan})
     out, results = Path(args.out), Path(args.results)
-    texts = {}
-    if "pairs" in args.parts:
-        texts["real_blur_pairs.md"] = pairs_markdown(score_pairs(checkpoints, out), list(checkpoints))
-    if "synthetic" in args.parts:
-        texts["real_blur_synthetic.md"] = synthetic(checkpoints, args.crops)
-    if "sharp" in args.parts:
-        texts["real_blur_sharp.md"] = sharp_photos(checkpoints, args.photos)
-    if "cost" in args.parts:
-        texts["real_blur_cost.md"] = cost(checkpoints[list(checkpoints)[-1]], out / "cost")
-    for name, text in texts.items():
-        print(text)
-        (results / name).write_text(f"# {name[:-3].replace('_', ' ')}\n\n{text}")
+    parts = {"pairs": lambda: pairs_markdown(score_pairs(checkpoints, out), list(checkpoints)),
+             "synthetic": lambda: synthetic(checkpoints, args.crops),
+             "sharp": lambda: sharp_photos(checkpoints, args.photos),
+             "cost": lambda: cost(checkpoints[list(checkpoints)[-1]], out / "cost")}
+    for part, make in parts.items():
+        if part in args.parts:            # each table is written as soon as it is measured
+            text = make()
+            print(text)
+            (results / f"real_blur_{part}.md").write_text(f"# real blur {part}\n\n{text}")
     if "figure" in args.parts:
         figure(checkpoints, out, results / "real_blur_pairs.jpg")
         print(f"wrote {results / 'real_blur_pairs.jpg'}")

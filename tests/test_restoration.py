@@ -379,10 +379,13 @@ def test_strip_can_halve_the_weights_and_drop_a_gans_discriminator(tmp_path):
     assert not [k for k in np.load(g_only).files if "discriminator" in k]
 
 
-@pytest.mark.parametrize("name", sorted(shipped("restore", "gan")))
-def test_each_shipped_model_restores_a_photo_offline(name, tmp_path, no_network):
+@pytest.mark.parametrize("name", sorted(shipped(*deblur.RESTORERS)) + [None])
+def test_each_shipped_model_restores_a_photo_offline(name, tmp_path, no_network, capsys):
+    """None: no --model, which is the real-blur NAFNet."""
     photo = _photo(tmp_path / "in.png", "RGB", size=(24, 20))
-    assert deblur.main([str(photo), "--model", name, "-o", str(tmp_path / "out.png")]) == 0
+    which = ["--model", name] if name else []
+    assert deblur.main([str(photo), *which, "-o", str(tmp_path / "out.png")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"with {name or 'nafnet'}")
     from PIL import Image
 
     with Image.open(tmp_path / "out.png") as out:

@@ -142,7 +142,8 @@ RECORDS = (
     # Adam lr 5e-4, not NAFNet's 1e-3: its batches were 4x larger; 32 epochs of 100 steps: what fits ~100 minutes
     ModelRecord("nafnet", NAFNet, "realblur", {
         "best": {"epochs": 32, "batch_size": 8, "lr": 5e-4, "lr_schedule": "cosine", "loss": "l1",
-                 "crop_size": 128, "crops_per_epoch": 800}}),
+                 "crop_size": 128, "crops_per_epoch": 800}},
+        shipped="nafnet.npz", made_by=best_then("nafnet")),
 )
 REGISTRY: Dict[str, ModelRecord] = {record.name: record for record in RECORDS}
 
