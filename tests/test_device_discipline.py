@@ -37,6 +37,7 @@ ALLOWED = [
     ("train/restore.py", "np.rot90(images[i]", "augmentation of a CPU batch before it goes to the device"),
     ("train/restore.py", "np.random.default_rng((self.config.seed", "the augmentation's seeded host generator"),
     ("train/restore.py", "np.concatenate([images, crops.images])", "the training set is built on the CPU"),
+    ("train/realblur.py", "np.arange(len(self.photos.files))", "photo indices for the TRAIN / validation split, on the host"),
     ("train/gan.py", "np.isfinite(value)", "the G loss as a Python float, read back by the loop"),
     ("train/gan.py", "np.isfinite(total)", "each loss term as a Python float, read back by the loop"),
     ("train/gan.py", "np.median(history)", "recent G losses, Python floats"),
