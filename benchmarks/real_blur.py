@@ -184,7 +184,8 @@ def cost(checkpoint: str, out: Path) -> str:
     sharp = _read(_pairs_dir() / "sharp" / frame.name)
     scores = [psnr(_read(out / name), sharp) for name in (f"{frame.stem}_nafnet.png", "frame_tiled.png")]
     return "\n".join([
-        f"`deblur --checkpoint {os.path.relpath(checkpoint, ROOT)}` in a fresh process (`python benchmarks/real_blur.py --parts cost`), 2 "
+        f"`deblur --checkpoint {os.path.relpath(checkpoint, ROOT)}` in a fresh process "
+        "(`python benchmarks/real_blur.py --parts cost`), 2 "
         "BLAS threads, default --max-memory 2 (GB): wall time of the command's restore and the process's peak "
         "resident memory (ru_maxrss, interpreter and libraries included).", "",
         "| photo | time | peak memory | how |", "|---|---|---|---|", *rows, "",

@@ -48,6 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="(this lesson is always quick)")
     parser.add_argument("--smoke", action="store_true", help="(this lesson is always quick)")
+    parser.add_argument("--out", help="(accepted as every lesson does; this one prints and saves nothing)")
+    parser.add_argument("--data-dir", help="(accepted as every lesson does; this one reads no data)")
     parser.parse_args()
 
     a = mt.tensor(0.7, requires_grad=True, dtype=np.float64)

@@ -16,7 +16,7 @@ What it shows
    resolution are what make it slow; and batch norm's lagging running statistics (nn/batchnorm_stats.py).
 5. Both trained with python -m minitorch_deblur.train's loop; test MSE beside the course's 0.0028165 (CAE) and
    0.0022575 (Win5-RB), and compare.png: degraded | CAE | Win5-RB | sharp.
-Next: lesson 05 removes motion blur from real photos with a U-Net GAN.
+Next: lesson 05 removes motion blur from natural photographs with a U-Net GAN.
 Exercises: python -m minitorch_deblur.exercise start --lesson 4.
 Files to read: models/cae.py, models/win5rb.py, models/keras_init.py, functional/pool.py (upsample),
 nn/batchnorm_stats.py, data/degrade.py. Tests that prove it: python -m pytest -m lesson4
@@ -135,8 +135,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     scores = {k: psnr(np.clip(v, 0, 1), test.sharp, reduction="none") for k, v in rows.items() if k != "sharp"}
     save_comparison(rows, scores, out / "compare.png")
     print(f"   wrote {out / 'compare.png'}")
-    print("Next: lesson 05 removes motion blur from real photos with a U-Net GAN (python lessons/05_unet_gan.py "
-          "--quick). Exercises: python -m minitorch_deblur.exercise start --lesson 4")
+    print("Next: lesson 05 removes motion blur from natural photographs with a U-Net GAN "
+          "(python lessons/05_unet_gan.py --quick). Exercises: python -m minitorch_deblur.exercise start --lesson 4")
     return {f"{name}_test_mse": mse for name, mse in results.items()}
 
 

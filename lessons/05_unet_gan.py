@@ -25,7 +25,8 @@ What it shows (figures in --out)
    run's samples/epoch_NNN.png (blurred | restored | sharp); then the ablation: the same short run with L1 alone
    and with L1 + perceptual, all three on the same held-out crops (ablation.png). The README's ablation table has
    the full-length numbers.
-Next: the exercises of every lesson (python -m minitorch_deblur.exercise list); this one's: exercise start --lesson 5.
+Next: lesson 06 trains on several processes at once (lessons/06_data_parallel.py); the exercises: python -m
+minitorch_deblur.exercise list (this one's: exercise start --lesson 5).
 Files to read: models/unet.py, models/patchgan.py, models/vgg.py, train/gan.py, functional/conv.py,
 functional/norm.py, data/degrade.py. Tests that prove it: python -m pytest -m lesson5
 """
@@ -62,7 +63,7 @@ def show_motion_kernels(args: argparse.Namespace) -> None:
     sharp = natural_image_crops(1, size, "train", seed=args.seed, data_dir=args.data_dir).images[0] / 255.0
     blurred = np.clip(convolve2d(sharp[None], kernels[2][1])[0], 0, 1)
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(kernels) + 2, figsize=(2.3 * (len(kernels) + 2), 2.6))
+    fig, axes = plt.subplots(1, len(kernels) + 2, figsize=(2.3 * (len(kernels) + 2), 3.2))   # room for two-line titles
     for ax, (name, k) in zip(axes, kernels):
         ax.imshow(k, cmap="gray")
         ax.set_title(f"{name}\n{k.shape[0]}x{k.shape[1]}, sum {k.sum():.2f}", fontsize=7)

@@ -11,8 +11,9 @@ whole-image output in its core (up to float rounding of the convolution algorith
     align = the product of every stride (pooling and strided convolution)
 
 A model with instance norm (the GAN's U-Net) or global average pooling (NAFNet's channel attention) is not local:
-every output pixel depends on the whole image's statistics. It runs whole while it fits; otherwise in large tiles that overlap by a quarter of their side, blended
-with weights that ramp linearly across each overlap (``blended``), which changes the output a little.
+every output pixel depends on the whole image's statistics. It runs whole while it fits; otherwise in large tiles
+that overlap by a quarter of their side, blended with weights that ramp linearly across each overlap
+(``blended``), which changes the output a little.
 
 The memory of a forward pass is measured, not guessed: ``bytes_per_pixel`` runs the model on two small probes and
 fits peak = a + b * pixels, once per model (then remembered). The probes and the tiles run on the model's device
@@ -260,7 +261,7 @@ def restore_image(model: Any, image: Any, max_memory: float = 2e9, device: Optio
         b = 8 * (c + 1) * W if on_host else 0     # the band of blended rows (float64), host memory
         side = tile or int((math.sqrt(b * b + 4 * per_pixel * max(free, 0)) - b) / (2 * per_pixel))
         count, side = blended(model, image, out, side, align, device, mode)
-        return out, f"{count} blended tiles of {side} px (instance norm)"
+        return out, f"{count} blended tiles of {side} px (not local: whole-image statistics)"
     if not tile:   # the largest square core whose tile (core + halo on both sides) fits; at least MIN_TILE
         side = int(math.sqrt(max(free, 0) / per_pixel)) - 2 * halo
         tile = max(MIN_TILE, side)
