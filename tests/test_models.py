@@ -74,3 +74,16 @@ def test_summary_counts_flops_and_im2col_memory():
     # 7x7 conv 128 -> 128 on 32x32: 2 * 49 * 128 * 128 * 1024 FLOPs; im2col (128*49, 1024) float32
     assert "1,644.2" in conv and conv.split()[-1] == f"{128 * 49 * 1024 * 4 / 1e6:.1f}"
     assert table.splitlines()[-1].split()[1] == "1,276,169"
+
+
+def test_summary_says_which_parameters_its_forward_pass_did_not_run():
+    """A GAN's summary runs the generator; the discriminator's parameters are in the total, and it says so."""
+    from minitorch_deblur.models.deblurgan import DeblurGAN
+    from minitorch_deblur.nn.summary import summary
+
+    model = DeblurGAN(discriminator=True, generator=mt.Generator(0))
+    table = summary(model, (1, 3, 32, 32)).splitlines()
+    idle = sum(p.numel() for p in model.discriminator.parameters())
+    assert table[-1] == (f"(the total includes {idle:,} parameters of layers this forward pass does not run: "
+                         "discriminator)")
+    assert "(the total includes" not in summary(Win5RB(), (1, 3, 32, 32))

@@ -59,4 +59,10 @@ def summary(model: Any, input_shape: Sequence[int], dtype: Any = np.float32) -> 
     flops = sum(r[4] for r in rows)
     lines.append(f"{'total':{width}s}  {'':16s} {'':20s} {total:>10,d} {flops / 1e6:>10,.1f} "
                  f"{max([r[5] for r in rows] + [0]) / 1e6:>9.1f} (largest)")
+    ran = {r[0] for r in rows}
+    idle = [(name, sum(p.numel() for p in m.parameters())) for name, m in leaves if name not in ran]
+    if sum(n for _, n in idle):   # e.g. a GAN's discriminator: in the total, not in the rows
+        owners = ", ".join(dict.fromkeys(name.split(".")[0] for name, n in idle if n))
+        lines.append(f"(the total includes {sum(n for _, n in idle):,} parameters of layers this forward pass does "
+                     f"not run: {owners})")
     return "\n".join(lines)
