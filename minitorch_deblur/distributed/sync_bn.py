@@ -13,7 +13,6 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from ..autograd import Context
 from ..backend import get_array_module
 from ..functional import norm as F_norm
 from ..functional.norm import Normalize, _sum_over
@@ -48,29 +47,14 @@ class SyncNormalize(Normalize):
         return mean, x_hat, var, count
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple:
-        x_hat, inv_std, weight = ctx.saved
-        channel_only = tuple(i for i in range(grad.ndim) if i != 1)
-        sum_g_local = _sum_over(grad, ctx.axes)
-        sum_gx_local = _sum_over(grad, ctx.axes, x_hat)
-        # dw and db are this rank's share: the gradient allreduce sums them with the others' (GradientSync)
-        dw = sum_gx_local.sum(axis=channel_only) if ctx.needs_input_grad[1] else None
-        db = sum_g_local.sum(axis=channel_only) if ctx.needs_input_grad[2] else None
-        dx = None
-        if ctx.needs_input_grad[0]:
-            # the global loss weighs this rank's mean loss by w = n_rank / n_global: the sums over all ranks are of
-            # w * g; this rank's dx is then divided by its own w, which GradientSync multiplies back
-            w = grad.dtype.type(_weight())
-            both = _allreduce(get_array_module(grad).concatenate([sum_g_local, sum_gx_local], axis=1) * w) / w
-            c = grad.shape[1]
-            sum_g, sum_gx = both[:, :c], both[:, c:]
-            m = grad.dtype.type(ctx.count)
-            scale = inv_std * weight.reshape(ctx.param_shape) if weight is not None else inv_std
-            dx = x_hat * (-sum_gx / m)
-            dx += grad
-            dx -= sum_g / m
-            dx *= scale
-        return dx, dw, db
+    def gradient_sums(sum_g: Any, sum_gx: Any) -> Tuple[Any, Any]:
+        """dx's two sums over the global batch. dw and db stay this rank's share (GradientSync sums them with the
+        others'). The global loss weighs this rank's mean loss by w = n_rank / n_global, so the sums over all
+        ranks are of w * g; they are divided by this rank's own w, which GradientSync multiplies back."""
+        w = sum_g.dtype.type(_weight())
+        both = _allreduce(get_array_module(sum_g).concatenate([sum_g, sum_gx], axis=1) * w) / w
+        c = sum_g.shape[1]
+        return both[:, :c], both[:, c:]
 
 
 def _sync_forward(module: Any, x: Any) -> Any:

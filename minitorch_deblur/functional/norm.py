@@ -19,7 +19,8 @@ class Normalize(Function):
     Backward, with sums over ``axes`` of M elements each:
     dx = w / sqrt(var + eps) * (g - sum(g) / M - x_hat * sum(g x_hat) / M),
     dw = sum(g x_hat), db = sum(g) over every axis but the channel axis 1.
-    The statistics come from ``moments``, which a subclass may replace (the class applied is ``ctx.function``).
+    The statistics come from ``moments``, and dx's two sums pass through ``gradient_sums``: a subclass may replace
+    either (the class applied is ``ctx.function``).
     """
 
     @staticmethod
@@ -31,6 +32,11 @@ class Normalize(Function):
         x_hat = x - mean  # centred for now; each line is one pass over x, with no other temporaries
         var = _sum_over(x_hat, axes, x_hat) / x.dtype.type(count)
         return mean, x_hat, var, count
+
+    @staticmethod
+    def gradient_sums(sum_g: Any, sum_gx: Any) -> Tuple[Any, Any]:
+        """The sums of g and g x_hat that dx needs, over the elements the statistics were over: here, as given."""
+        return sum_g, sum_gx
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Optional[Any], bias: Optional[Any], axes: Tuple[int, ...] = (0,),
@@ -64,6 +70,7 @@ class Normalize(Function):
         db = sum_g.sum(axis=channel_only) if ctx.needs_input_grad[2] else None
         dx = None
         if ctx.needs_input_grad[0]:
+            sum_g, sum_gx = ctx.function.gradient_sums(sum_g, sum_gx)
             m = grad.dtype.type(ctx.count)
             scale = inv_std * weight.reshape(ctx.param_shape) if weight is not None else inv_std
             dx = x_hat * (-sum_gx / m)
