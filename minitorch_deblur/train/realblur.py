@@ -18,7 +18,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..backend import Generator
 from ..errors import UserError
-from ..imaging.restoration import TEST_SEED, TestSet, score_images
+from ..imaging.restoration import TEST_SEED, TestSet, score_images, score_model
 from .restore import RestoreTask
 
 VAL_EVERY = 20      # TRAIN photos 19, 39, 59, ... (every 20th, 27 of 543) are kept for validation
@@ -84,8 +84,6 @@ class RealBlurTask(RestoreTask):
         return LOSSES[self.config.loss](model(Tensor(blurred)), Tensor(sharp)), len(sharp), {}
 
     def evaluate(self, model: Any) -> Dict[str, float]:
-        from ..imaging.restoration import score_model
-
         val, _ = score_model(model, *self.val, device=self.device, batch_size=8)
         record = {"val_loss": float(val.mse.mean()), "val_psnr": float(val.psnr.mean()),
                   "val_input_psnr": float(self.val_input.psnr.mean())}
